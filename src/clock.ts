@@ -1,0 +1,29 @@
+/**
+ * The one source of time. Expiry uses wall-clock milliseconds (Date.now) so
+ * that an absolute `expires` survives restarts; timers go through here too so
+ * tests can move time by hand instead of sleeping.
+ */
+export interface Clock {
+  now(): number
+  setInterval(fn: () => void, ms: number): Timer
+  setTimeout(fn: () => void, ms: number): Timer
+}
+
+export interface Timer {
+  clear(): void
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setInterval(fn, ms) {
+    // unref: a background flush or sweep must never keep the process alive.
+    const t = setInterval(fn, ms)
+    t.unref()
+    return { clear: () => clearInterval(t) }
+  },
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms)
+    t.unref()
+    return { clear: () => clearTimeout(t) }
+  },
+}

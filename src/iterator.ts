@@ -1,0 +1,161 @@
+/**
+ * Ordered iteration over a read view. Every iterator reads from the view of
+ * the moment it was created (its own implicit snapshot, or the explicit one
+ * it was given): later writes never show in it.
+ */
+import { CaskError, ErrorCodes } from './errors.js'
+import type { ReadView, StoreCore } from './core.js'
+import { boundKey, keyFromIndex } from './bytes.js'
+import { newEntry, type IndexCursor, type KeyRange } from './index/ordered-index.js'
+import type { Snapshot } from './snapshot.js'
+
+export interface RangeOptions {
+  gt?: Uint8Array | string
+  gte?: Uint8Array | string
+  lt?: Uint8Array | string
+  lte?: Uint8Array | string
+}
+
+export interface IteratorOptions extends RangeOptions {
+  reverse?: boolean
+  /** Stop after this many entries; -1 or Infinity for no limit. */
+  limit?: number
+  /** Include keys in entries. @defaultValue true */
+  keys?: boolean
+  /** Include values in entries. @defaultValue true */
+  values?: boolean
+  /** Read from this snapshot instead of a new implicit one. */
+  snapshot?: Snapshot
+}
+
+/** `[key, value]`; either is undefined when switched off with `keys: false` / `values: false`. */
+export type Entry = [key: Buffer | undefined, value: Buffer | undefined]
+
+export function toKeyRange(options: RangeOptions): KeyRange {
+  const range: KeyRange = {}
+  const gte = boundKey(options.gte, 'gte')
+  const gt = boundKey(options.gt, 'gt')
+  const lte = boundKey(options.lte, 'lte')
+  const lt = boundKey(options.lt, 'lt')
+  if (gte !== undefined) range.gte = gte
+  else if (gt !== undefined) range.gt = gt
+  if (lte !== undefined) range.lte = lte
+  else if (lt !== undefined) range.lt = lt
+  return range
+}
+
+export function normalizeLimit(limit: unknown): number {
+  if (limit === undefined || limit === null || limit === Infinity) return -1
+  if (typeof limit !== 'number' || Number.isNaN(limit)) {
+    throw new CaskError(ErrorCodes.INVALID_ARGUMENT, `limit must be a number, got ${typeof limit}`)
+  }
+  return limit < 0 ? -1 : Math.floor(limit)
+}
+
+export class CaskIterator implements AsyncIterable<Entry> {
+  readonly #core: StoreCore
+  readonly #view: ReadView
+  readonly #cursor: IndexCursor
+  readonly #limit: number
+  readonly #keys: boolean
+  readonly #values: boolean
+  readonly #onClose: (it: CaskIterator) => void
+  readonly #entry = newEntry()
+  #count = 0
+  #closed = false
+
+  /** @internal Use `db.iterator()`. */
+  constructor(core: StoreCore, options: IteratorOptions, onClose: (it: CaskIterator) => void) {
+    this.#core = core
+    this.#onClose = onClose
+    const range = toKeyRange(options)
+    this.#limit = normalizeLimit(options.limit)
+    this.#keys = options.keys !== false
+    this.#values = options.values !== false
+    if (options.snapshot !== undefined) {
+      options.snapshot.assertOpen()
+      this.#view = options.snapshot.view
+      core.addReader(this, options.snapshot.epoch)
+    } else {
+      this.#view = { index: core.index.snapshot(), buffers: new Map(core.buffers) }
+      core.addReader(this)
+    }
+    this.#cursor = this.#view.index.cursor(range, options.reverse === true)
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  /** Next entry, or undefined at the end. Synchronous: reads come from RAM, the cache or one positional read. */
+  nextSync(): Entry | undefined {
+    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'iterator is closed')
+    if (this.#limit >= 0 && this.#count >= this.#limit) return undefined
+    const entry = this.#entry
+    const now = this.#core.clock.now()
+    for (;;) {
+      const key = this.#cursor.next(entry)
+      if (key === undefined) return undefined
+      if (entry.expires !== 0 && entry.expires <= now) continue
+      let value: Buffer | undefined
+      if (this.#values) {
+        value = this.#core.readValue(entry, this.#view.buffers, false)
+        if (value === undefined) continue
+      }
+      this.#count++
+      return [this.#keys ? keyFromIndex(key) : undefined, value]
+    }
+  }
+
+  nextvSync(size: number): Entry[] {
+    const out: Entry[] = []
+    while (out.length < size) {
+      const entry = this.nextSync()
+      if (entry === undefined) break
+      out.push(entry)
+    }
+    return out
+  }
+
+  /** Next entry, or undefined at the end. */
+  async next(): Promise<Entry | undefined> {
+    return this.nextSync()
+  }
+
+  /** Up to `size` entries; an empty array means the end. */
+  async nextv(size: number): Promise<Entry[]> {
+    return this.nextvSync(size)
+  }
+
+  /** Every remaining entry; closes the iterator. */
+  async all(): Promise<Entry[]> {
+    try {
+      return this.nextvSync(Number.POSITIVE_INFINITY)
+    } finally {
+      this.close()
+    }
+  }
+
+  /** Moves to the first key at or after `target` (at or before, in reverse), staying inside the range. */
+  seek(target: Uint8Array | string): void {
+    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'iterator is closed')
+    const key = boundKey(target, 'target')
+    if (key === undefined) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'seek target must be a string or bytes')
+    this.#cursor.seek(key)
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#core.removeReader(this)
+    this.#onClose(this)
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Entry> {
+    try {
+      for (let entry = this.nextSync(); entry !== undefined; entry = this.nextSync()) yield entry
+    } finally {
+      this.close()
+    }
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Every engine option, its type, its default and its validation, in one place.
+ */
+import { CaskError, ErrorCodes } from './errors.js'
+import type { Clock } from './clock.js'
+import type { FileSystem } from './io/file-system.js'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+export interface CaskOptions {
+  /** Create the directory and database if missing. @defaultValue true */
+  createIfMissing?: boolean
+  /** Fail if a database already exists at the location. @defaultValue false */
+  errorIfExists?: boolean
+  /**
+   * Acknowledge every write only after `fdatasync` (survives power loss).
+   * Can also be set per write. Concurrent writers share one fsync (group commit).
+   * @defaultValue false: a write is acknowledged once handed to the OS (survives a process crash).
+   */
+  sync?: boolean
+  /** Background `fdatasync` every N ms; 0 turns it off. Bounds what a power loss can take. @defaultValue 0 */
+  syncInterval?: number
+  /**
+   * Acknowledge writes from RAM and flush them in large batches, writing only the
+   * final value of keys overwritten meanwhile. A process crash loses up to
+   * `flushInterval` ms / `writeBufferSize` bytes of acknowledged writes.
+   * @defaultValue false
+   */
+  writeBuffer?: boolean
+  /** Flush the write buffer when it holds this many bytes. @defaultValue 4 MiB */
+  writeBufferSize?: number
+  /** Flush the write buffer at least every N ms. @defaultValue 100 */
+  flushInterval?: number
+  /** Byte budget of the LRU value cache; 0 turns it off. @defaultValue 64 MiB */
+  cacheSize?: number
+  /** A data segment is sealed (and a hint file written) once it reaches this size. @defaultValue 64 MiB */
+  maxSegmentSize?: number
+  /** Largest key accepted, in bytes (at most 1 MiB: every key lives in RAM). @defaultValue 64 KiB */
+  maxKeySize?: number
+  /** Largest value accepted, in bytes (at most 1 GiB). @defaultValue 64 MiB */
+  maxValueSize?: number
+  /** A put whose value and expiry equal the live ones writes nothing. @defaultValue true */
+  skipUnchangedWrites?: boolean
+  /** Compact automatically in the background. @defaultValue true */
+  autoCompact?: boolean
+  /** A sealed segment is compacted once this share of it is dead. @defaultValue 0.5 */
+  compactionMinDeadRatio?: number
+  /** …and holds at least this many dead bytes. @defaultValue 1 MiB */
+  compactionMinDeadBytes?: number
+  /** Permission bits of created files. @defaultValue 0o644 */
+  fileMode?: number
+  /** @internal Replaces the file layer (fault injection in tests). */
+  fs?: FileSystem
+  /** @internal Replaces the clock (tests move time by hand). */
+  clock?: Clock
+}
+
+export type ResolvedOptions = Required<Omit<CaskOptions, 'fs' | 'clock'>>
+
+export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+  createIfMissing: true,
+  errorIfExists: false,
+  sync: false,
+  syncInterval: 0,
+  writeBuffer: false,
+  writeBufferSize: 4 * MiB,
+  flushInterval: 100,
+  cacheSize: 64 * MiB,
+  maxSegmentSize: 64 * MiB,
+  maxKeySize: 64 * KiB,
+  maxValueSize: 64 * MiB,
+  skipUnchangedWrites: true,
+  autoCompact: true,
+  compactionMinDeadRatio: 0.5,
+  compactionMinDeadBytes: 1 * MiB,
+  fileMode: 0o644,
+})
+
+const LIMITS: Partial<Record<keyof ResolvedOptions, [number, number]>> = {
+  syncInterval: [0, 2 ** 31 - 1],
+  writeBufferSize: [1, 1024 * MiB],
+  flushInterval: [1, 2 ** 31 - 1],
+  cacheSize: [0, Number.MAX_SAFE_INTEGER],
+  // Offsets are stored as u32, so a segment stays below 4 GiB even with one huge record.
+  maxSegmentSize: [4 * KiB, 2 * 1024 * MiB],
+  maxKeySize: [1, 1 * MiB],
+  maxValueSize: [0, 1024 * MiB],
+  compactionMinDeadRatio: [0, 1],
+  compactionMinDeadBytes: [0, Number.MAX_SAFE_INTEGER],
+  fileMode: [0, 0o777],
+}
+
+function invalid(message: string): CaskError {
+  return new CaskError(ErrorCodes.INVALID_OPTION, message)
+}
+
+/** Merges user options over DEFAULTS, rejecting unknown types and out-of-range numbers. */
+export function resolveOptions(options: CaskOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object')
+  const resolved: Record<string, unknown> = { ...DEFAULTS }
+  for (const name of Object.keys(DEFAULTS) as (keyof ResolvedOptions)[]) {
+    const value = (options as Record<string, unknown>)[name]
+    if (value === undefined) continue
+    const expected = typeof DEFAULTS[name]
+    if (typeof value !== expected) throw invalid(`option ${name} must be a ${expected}, got ${typeof value}`)
+    const range = LIMITS[name]
+    if (range && (Number.isNaN(value) || (value as number) < range[0] || (value as number) > range[1])) {
+      throw invalid(`option ${name} must be between ${range[0]} and ${range[1]}, got ${String(value)}`)
+    }
+    resolved[name] = value
+  }
+  return resolved as ResolvedOptions
+}

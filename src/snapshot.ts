@@ -1,0 +1,39 @@
+/**
+ * A point-in-time read view. Creating one is O(1): it keeps the index root of
+ * that moment (the index is copy-on-write) and the write-buffer generations
+ * it may point into. While it is open, segments that compaction replaces keep
+ * their file handles, so every position it knows stays readable.
+ */
+import { CaskError, ErrorCodes } from './errors.js'
+import type { ReadView, StoreCore } from './core.js'
+
+export class Snapshot {
+  readonly #core: StoreCore
+  readonly view: ReadView
+  readonly epoch: number
+  #closed = false
+
+  /** @internal Use `db.snapshot()`. */
+  constructor(core: StoreCore) {
+    this.#core = core
+    this.view = { index: core.index.snapshot(), buffers: new Map(core.buffers) }
+    this.epoch = core.epoch
+    core.addReader(this)
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** @internal */
+  assertOpen(): void {
+    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'snapshot is closed')
+  }
+
+  /** Releases the view; idempotent. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#core.removeReader(this)
+  }
+}
