@@ -1,0 +1,23 @@
+/**
+ * Runs every tape test file (test/**\/*.test.ts) in one process, in name order.
+ * Pass paths or substrings to run a subset: `node --import tsx test/run.ts level`.
+ */
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = fileURLToPath(new URL('.', import.meta.url))
+
+function find(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name)
+      if (statSync(path).isDirectory()) return name === 'keyv-suite' || name === 'fixtures' ? [] : find(path)
+      return name.endsWith('.test.ts') ? [path] : []
+    })
+}
+
+const filters = process.argv.slice(2)
+const files = find(root).filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)))
+for (const file of files) await import(pathToFileURL(file).href)
