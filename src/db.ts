@@ -546,17 +546,19 @@ export class CaskDB extends EventEmitter {
   // ---- maintenance ----------------------------------------------------------
 
   #rotate(): Segment {
+    void this.#sealActive().catch((err) => this.#backgroundError(err))
+    return this.#core!.active
+  }
+
+  /** Starts a new active segment and seals the old one in the background; resolves when sealed. */
+  #sealActive(): Promise<void> {
     const core = this.#core!
     const sealed = core.active
     const next = core.createSegment()
     core.segments.set(next.id, next)
     core.active = next
     sealed.sealed = true
-    void this.#tasks
-      .run(() => sealSegment(core, sealed))
-      .then(() => this.#scheduleCompaction())
-      .catch((err) => this.#backgroundError(err))
-    return next
+    return this.#tasks.run(() => sealSegment(core, sealed)).then(() => this.#scheduleCompaction())
   }
 
   #scheduleCompaction(): void {
@@ -608,7 +610,7 @@ export class CaskDB extends EventEmitter {
     const before = core.totals().diskBytes
     await this.flush()
     await this.#writer!.log.drain()
-    if (full && core.active.dead > 0 && this.#core === core) this.#rotate()
+    if (full && core.active.dead > 0 && this.#core === core) await this.#sealActive()
     const { steps, segments } = await this.#tasks.run(() => this.#compactLoop(core, full))
     return { steps, segmentsCompacted: segments, bytesBefore: before, bytesAfter: core.totals().diskBytes }
   }

@@ -14,7 +14,7 @@ import { decodeHint } from './format/hint.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, checkFileHeader } from './format/file-header.js'
 import { RECORD_HEADER_SIZE, RecordType } from './format/record.js'
 import { newEntry } from './index/ordered-index.js'
-import { scanSegment } from './log/scan.js'
+import { intactRecordAfter, scanSegment } from './log/scan.js'
 import { DATA_SUFFIX, HINT_SUFFIX, Segment, parseSegmentFileName, segmentFileName } from './log/segment.js'
 import type { StoreCore } from './core.js'
 
@@ -121,9 +121,10 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
       apply(core, segment, key, header.type, header.seq, header.expires, offset, size, tombstones)
     })
     if (result.end < segment.size) {
-      if (hints.has(id)) {
-        // The segment was sealed (its hint existed): damage here is not a torn tail.
-        throw corruption(`sealed segment is damaged (${result.damage}); run repair`, segment.dataPath, result.end)
+      // A torn tail is cut; damage with intact records after it is not a torn tail.
+      const intactAfter = await intactRecordAfter(core.fs, segment.fd, segment.size, result.failedAt ?? result.end, segment.dataPath)
+      if (hints.has(id) || intactAfter !== undefined) {
+        throw corruption(`segment is damaged (${result.damage}); run repair`, segment.dataPath, result.end)
       }
       report.truncatedBytes += segment.size - result.end
       try {

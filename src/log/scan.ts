@@ -30,6 +30,8 @@ export interface ScanResult {
   end: number
   /** Why the scan stopped before the end of the file, if it did. */
   damage?: string
+  /** Where the first bad byte was found (inside a batch this is past `end`). */
+  failedAt?: number
 }
 
 class Window {
@@ -92,28 +94,29 @@ export async function scanSegment(
   let offset = FILE_HEADER_SIZE
   while (offset < fileSize) {
     const size = await checkRecord(win, offset, header)
-    if (typeof size === 'string') return { end: offset, damage: `${size} at offset ${offset}` }
+    if (typeof size === 'string') return { end: offset, failedAt: offset, damage: `${size} at offset ${offset}` }
     if (header.type !== RecordType.BATCH) {
       visit(win.buf, offset - win.start, size, header, offset)
       offset += size
       continue
     }
     // A batch: verify the whole body before handing out any of it.
-    if (header.valueLength !== BATCH_VALUE_SIZE) return { end: offset, damage: `malformed batch header at offset ${offset}` }
+    if (header.valueLength !== BATCH_VALUE_SIZE) {
+      return { end: offset, failedAt: offset, damage: `malformed batch header at offset ${offset}` }
+    }
     const valueAt = offset - win.start + RECORD_HEADER_SIZE
     const count = win.buf.readUInt32BE(valueAt)
     const bodyLength = win.buf.readUInt32BE(valueAt + 4)
     const bodyStart = offset + size
-    if (!(await win.ensure(bodyStart, bodyLength))) return { end: offset, damage: `truncated batch at offset ${offset}` }
     let at = bodyStart
     for (let i = 0; i < count; i++) {
       const inner = await checkRecord(win, at, header)
       if (typeof inner === 'string' || header.type === RecordType.BATCH || at + inner > bodyStart + bodyLength) {
-        return { end: offset, damage: `damaged batch at offset ${offset}` }
+        return { end: offset, failedAt: at, damage: `incomplete batch at offset ${offset}` }
       }
       at += inner
     }
-    if (at !== bodyStart + bodyLength) return { end: offset, damage: `batch length mismatch at offset ${offset}` }
+    if (at !== bodyStart + bodyLength) return { end: offset, failedAt: at, damage: `batch length mismatch at offset ${offset}` }
     // The whole body is in the window now (ensure(bodyStart, bodyLength) succeeded and nothing re-read since,
     // unless a record was larger than the window; re-check per record to be safe).
     at = bodyStart
@@ -125,4 +128,33 @@ export async function scanSegment(
     offset = at
   }
   return { end: offset }
+}
+
+/**
+ * Looks for any intact record after `from`. A torn tail (power cut, killed
+ * writer) has none: only zeros or a partial record follow. Intact records
+ * after damage mean the damage is in the middle of the file, which must be
+ * reported, not cut off together with good data.
+ */
+export async function intactRecordAfter(fs: FileSystem, fd: Fd, fileSize: number, from: number, path: string): Promise<number | undefined> {
+  const header = newHeader()
+  const window = 4 * 1024 * 1024
+  const buf = Buffer.allocUnsafe(window)
+  for (let start = from + 1; start < fileSize; start += window - 64 * 1024) {
+    let n: number
+    try {
+      n = await fs.read(fd, buf, 0, Math.min(window, fileSize - start), start)
+    } catch (err) {
+      throw ioError(`reading ${path}`, err)
+    }
+    for (let at = 0; at + RECORD_HEADER_SIZE <= n; at++) {
+      readHeader(buf, at, header)
+      if (header.type !== RecordType.PUT && header.type !== RecordType.DELETE) continue
+      const size = RECORD_HEADER_SIZE + header.keyLength + header.valueLength
+      if (at + size > n || size > fileSize) continue
+      if (checksumOk(buf, at, size)) return start + at
+    }
+    if (start + n >= fileSize) break
+  }
+  return undefined
 }
