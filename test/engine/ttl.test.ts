@@ -1,0 +1,46 @@
+import test from 'tape'
+import { CaskDB } from '../../src/index.js'
+import { ManualClock } from '../helpers/clock.js'
+import { tempPath } from '../helpers/tmp.js'
+
+test('expired keys are absent for every read and iterator, also after reopen', async (t) => {
+  const clock = new ManualClock()
+  const location = tempPath()
+  const db = await CaskDB.open(location, { clock })
+  await db.put('short', 'a', { ttl: 1000 })
+  await db.put('absolute', 'b', { expires: clock.now() + 5000 })
+  await db.put('forever', 'c')
+  t.equal(db.expiresAt('short'), clock.now() + 1000)
+  t.equal(db.expiresAt('forever'), 0)
+  clock.advance(999)
+  t.equal((await db.get('short'))?.toString(), 'a', 'alive until its time')
+  clock.advance(1)
+  t.equal(await db.get('short'), undefined, 'gone at its expiry time')
+  t.equal(db.getSync('short'), undefined)
+  t.equal(await db.has('short'), false)
+  t.same(await db.hasMany(['short', 'absolute']), [false, true])
+  t.same((await db.getMany(['short', 'forever'])).map((b) => b?.toString()), [undefined, 'c'])
+  t.same((await db.iterator().all()).map(([k]) => k!.toString()), ['absolute', 'forever'])
+  t.equal(db.expiresAt('short'), undefined)
+  await db.close()
+  const reopened = await CaskDB.open(location, { clock })
+  t.equal(await reopened.get('short'), undefined, 'still expired after reopen')
+  t.equal((await reopened.get('absolute'))?.toString(), 'b', 'expiry survives reopen')
+  clock.advance(5000)
+  t.equal(await reopened.get('absolute'), undefined)
+  await reopened.put('short', 'again')
+  t.equal((await reopened.get('short'))?.toString(), 'again', 'an expired key can be written again, without expiry')
+  await reopened.close()
+})
+
+test('purgeExpired writes tombstones only for keys still expired', async (t) => {
+  const clock = new ManualClock()
+  const db = await CaskDB.open(tempPath(), { clock })
+  for (let i = 0; i < 10; i++) await db.put(`k${i}`, 'v', { ttl: 100 })
+  await db.put('keep', 'v', { ttl: 10_000 })
+  clock.advance(200)
+  t.equal(await db.purgeExpired(), 10)
+  t.equal(db.stats().keys, 1, 'expired keys left the index')
+  t.equal(await db.purgeExpired(), 0, 'nothing left to purge')
+  await db.close()
+})
