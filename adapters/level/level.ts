@@ -1,0 +1,454 @@
+/**
+ * CaskLevel: caskdb as an abstract-level v3 database, a drop-in for
+ * classic-level (`new ClassicLevel(location, options)` →
+ * `new CaskLevel(location, options)`).
+ *
+ * The public API (argument checks, encodings, sublevels, deferred open,
+ * hooks, events) is abstract-level's; the private methods below hand the
+ * already-encoded keys, values and ranges to the engine and convert its
+ * Buffers to the requested format. Every read captures its read view
+ * synchronously when it is called (implicit snapshots).
+ */
+import { AbstractChainedBatch, AbstractLevel, AbstractSnapshot } from 'abstract-level'
+import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
+import { CaskDB, type BatchOperation, type CompactionResult, type ReadOptions, type Stats } from '../../src/db.js'
+import type { CaskIterator, IteratorOptions } from '../../src/iterator.js'
+import type { Snapshot } from '../../src/snapshot.js'
+import type { CaskOptions } from '../../src/options.js'
+import { ModuleError, mapErrors, notOpenError, snapshotNotOpenError, toLevelError } from './errors.js'
+import { convert, fromBuffer, type Native } from './formats.js'
+import {
+  CaskLevelIterator,
+  CaskLevelKeyIterator,
+  CaskLevelValueIterator,
+  type PrivateIteratorOptions,
+} from './iterator.js'
+
+/** Engine options CaskLevel passes through (constructor or `open()` options). */
+export type CaskEngineOptions = Omit<CaskOptions, 'createIfMissing' | 'errorIfExists'>
+
+/**
+ * classic-level's LevelDB tuning options. CaskLevel accepts them so existing
+ * code runs unchanged, and ignores them: caskdb has no blocks, no
+ * compression and one file handle per data segment.
+ */
+export interface ClassicLevelCompatOptions {
+  compression?: boolean
+  blockSize?: number
+  maxOpenFiles?: number
+  blockRestartInterval?: number
+  maxFileSize?: number
+  multithreading?: boolean
+}
+
+export interface CaskLevelOpenOptions extends AbstractOpenOptions, CaskEngineOptions, ClassicLevelCompatOptions {}
+
+export interface CaskLevelOptions<K, V>
+  extends AbstractDatabaseOptions<K, V>,
+    CaskEngineOptions,
+    ClassicLevelCompatOptions {}
+
+/** Names of the engine options taken from constructor and open() options. */
+const ENGINE_OPTIONS = [
+  'sync',
+  'syncInterval',
+  'writeBuffer',
+  'writeBufferSize',
+  'flushInterval',
+  'cacheSize',
+  'maxSegmentSize',
+  'maxKeySize',
+  'maxValueSize',
+  'skipUnchangedWrites',
+  'autoCompact',
+  'compactionMinDeadRatio',
+  'compactionMinDeadBytes',
+  'fileMode',
+  'fs',
+  'clock',
+] as const satisfies readonly (keyof CaskEngineOptions)[]
+
+function engineOptions(options: Record<string, unknown>): CaskEngineOptions {
+  const picked: Record<string, unknown> = {}
+  for (const name of ENGINE_OPTIONS) if (options[name] !== undefined) picked[name] = options[name]
+  return picked as CaskEngineOptions
+}
+
+function assertLocation(location: unknown): asserts location is string {
+  if (typeof location !== 'string' || location === '') {
+    throw new TypeError("The first argument 'location' must be a non-empty string")
+  }
+}
+
+/** What `getProperty()` knows, besides the raw `caskdb.stats` JSON. */
+const STAT_PROPERTIES: Record<string, keyof Stats> = {
+  'caskdb.keys': 'keys',
+  'caskdb.live-bytes': 'liveBytes',
+  'caskdb.dead-bytes': 'deadBytes',
+  'caskdb.disk-bytes': 'diskBytes',
+  'caskdb.segments': 'segments',
+  'caskdb.cache-bytes': 'cacheBytes',
+  'caskdb.buffered-bytes': 'bufferedBytes',
+}
+
+/** An explicit snapshot: an engine Snapshot (O(1), copy-on-write index root). */
+export class CaskLevelSnapshot extends (AbstractSnapshot as unknown as new (options: { owner: object }) => AbstractSnapshot) {
+  readonly #snapshot: Snapshot
+
+  /** @internal Use `db.snapshot()`. */
+  constructor(options: { owner: object }, snapshot: Snapshot) {
+    super(options)
+    this.#snapshot = snapshot
+  }
+
+  /** @internal The engine snapshot. */
+  get engine(): Snapshot {
+    if (this.#snapshot.closed) throw snapshotNotOpenError()
+    return this.#snapshot
+  }
+
+  async _close(): Promise<void> {
+    this.#snapshot.close()
+  }
+}
+
+type PrivateOperation = BatchOperation & { keyEncoding?: string; valueEncoding?: string }
+
+/** A chained batch: collects encoded operations and commits them as one atomic engine batch. */
+class CaskLevelChainedBatch extends (AbstractChainedBatch as unknown as new (
+  db: object,
+  options: { add: boolean },
+) => AbstractChainedBatch<object, unknown, unknown>) {
+  readonly #write: (ops: PrivateOperation[], options: { sync?: boolean }) => Promise<void>
+  #ops: PrivateOperation[] = []
+
+  constructor(db: object, write: (ops: PrivateOperation[], options: { sync?: boolean }) => Promise<void>) {
+    super(db, { add: true })
+    this.#write = write
+  }
+
+  _add(op: PrivateOperation): void {
+    this.#ops.push(op)
+  }
+
+  _clear(): void {
+    this.#ops = []
+  }
+
+  async _write(options: { sync?: boolean }): Promise<void> {
+    const ops = this.#ops
+    this.#ops = []
+    return this.#write(ops, options)
+  }
+}
+
+interface PrivateReadOptions {
+  keyEncoding: string
+  valueEncoding?: string
+  snapshot?: unknown
+  fillCache?: boolean
+}
+
+export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLevel<Native, KDefault, VDefault> {
+  readonly #location: string
+  #db: CaskDB | undefined
+
+  /** Deletes the database at `location` (it must not be open). */
+  static async destroy(location: string): Promise<void> {
+    assertLocation(location)
+    try {
+      await CaskDB.destroy(location)
+    } catch (err) {
+      throw toLevelError(err)
+    }
+  }
+
+  /**
+   * Repairs the database at `location` as far as caskdb can: opening runs
+   * crash recovery (torn tails of data files are cut off, missing or damaged
+   * hint files rebuilt, temporary files removed), then every data file is
+   * scanned. Returns the damage that recovery could not fix (checksum
+   * failures in the middle of a data file), empty if none. The database must
+   * exist and must not be open.
+   */
+  static async repair(location: string): Promise<{ file: string; offset: number; message: string }[]> {
+    assertLocation(location)
+    const db = new CaskDB(location, { autoCompact: false })
+    try {
+      await db.open({ createIfMissing: false })
+      try {
+        return await db.verify()
+      } finally {
+        await db.close()
+      }
+    } catch (err) {
+      throw toLevelError(err)
+    }
+  }
+
+  constructor(location: string, options?: CaskLevelOptions<KDefault, VDefault>) {
+    assertLocation(location)
+    const manifest = {
+      implicitSnapshots: true,
+      explicitSnapshots: true,
+      has: true,
+      getSync: true,
+      permanence: true,
+      seek: true,
+      createIfMissing: true,
+      errorIfExists: true,
+      encodings: { buffer: true, view: true, utf8: true },
+      additionalMethods: {
+        approximateSize: true,
+        compactRange: true,
+        getProperty: true,
+        compact: true,
+        backup: true,
+        stats: true,
+        verify: true,
+      },
+    }
+    super(manifest, options)
+    this.#location = location
+  }
+
+  /** The location as given to the constructor. */
+  get location(): string {
+    return this.#location
+  }
+
+  #engine(): CaskDB {
+    if (this.#db === undefined) throw notOpenError()
+    return this.#db
+  }
+
+  #assertOpen(): CaskDB {
+    if (this.status !== 'open') throw notOpenError()
+    return this.#engine()
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  async _open(options: CaskLevelOpenOptions & Record<string, unknown>): Promise<void> {
+    try {
+      const db = new CaskDB(this.#location, engineOptions(options))
+      await db.open({ createIfMissing: options.createIfMissing !== false, errorIfExists: options.errorIfExists === true })
+      this.#db = db
+    } catch (err) {
+      throw toLevelError(err)
+    }
+  }
+
+  async _close(): Promise<void> {
+    const db = this.#db
+    if (db === undefined) return
+    try {
+      await db.close()
+    } catch (err) {
+      throw toLevelError(err)
+    } finally {
+      // The engine releases its files and lock even when a final flush fails.
+      this.#db = undefined
+    }
+  }
+
+  // ---- reads -----------------------------------------------------------------
+
+  #readOptions(options: PrivateReadOptions): ReadOptions | undefined {
+    if (options.snapshot == null && options.fillCache === undefined) return undefined
+    const read: ReadOptions = {}
+    if (options.snapshot != null) read.snapshot = this.#snapshotOf(options.snapshot)
+    if (options.fillCache !== undefined) read.fillCache = options.fillCache
+    return read
+  }
+
+  #snapshotOf(snapshot: unknown): Snapshot {
+    if (!(snapshot instanceof CaskLevelSnapshot)) {
+      throw new TypeError('The snapshot option must be a snapshot created by this CaskLevel database')
+    }
+    return snapshot.engine
+  }
+
+  _getSync(key: Native, options: PrivateReadOptions): Native | undefined {
+    const db = this.#engine()
+    return mapErrors(() => convert(db.getSync(key, this.#readOptions(options)), options.valueEncoding))
+  }
+
+  async _get(key: Native, options: PrivateReadOptions): Promise<Native | undefined> {
+    return this._getSync(key, options)
+  }
+
+  async _getMany(keys: Native[], options: PrivateReadOptions): Promise<(Native | undefined)[]> {
+    const db = this.#engine()
+    const to = fromBuffer(options.valueEncoding)
+    // The engine's getMany reads everything before its first await: the view is captured now.
+    const values = await db.getMany(keys, this.#readOptions(options)).catch((err) => Promise.reject(toLevelError(err)))
+    return values.map((value) => (value === undefined ? undefined : to(value)))
+  }
+
+  async _has(key: Native, options: PrivateReadOptions): Promise<boolean> {
+    const db = this.#engine()
+    return mapErrors(() => db.hasSync(key, this.#readOptions(options)))
+  }
+
+  async _hasMany(keys: Native[], options: PrivateReadOptions): Promise<boolean[]> {
+    const db = this.#engine()
+    return db.hasMany(keys, this.#readOptions(options)).catch((err) => Promise.reject(toLevelError(err)))
+  }
+
+  #iteratorOptions(options: PrivateIteratorOptions, keys: boolean, values: boolean): IteratorOptions {
+    const it: IteratorOptions = { reverse: options.reverse === true, limit: options.limit, keys, values }
+    if (options.gt != null) it.gt = options.gt
+    if (options.gte != null) it.gte = options.gte
+    if (options.lt != null) it.lt = options.lt
+    if (options.lte != null) it.lte = options.lte
+    if (options.snapshot != null) it.snapshot = this.#snapshotOf(options.snapshot)
+    return it
+  }
+
+  #engineIterator(options: PrivateIteratorOptions, keys: boolean, values: boolean): CaskIterator {
+    const db = this.#engine()
+    return mapErrors(() => db.iterator(this.#iteratorOptions(options, keys, values)))
+  }
+
+  _iterator(options: PrivateIteratorOptions): CaskLevelIterator {
+    const it = this.#engineIterator(options, options.keys !== false, options.values !== false)
+    return new CaskLevelIterator(this, options, it)
+  }
+
+  _keys(options: PrivateIteratorOptions): CaskLevelKeyIterator {
+    return new CaskLevelKeyIterator(this, options, this.#engineIterator(options, true, false))
+  }
+
+  _values(options: PrivateIteratorOptions): CaskLevelValueIterator {
+    return new CaskLevelValueIterator(this, options, this.#engineIterator(options, false, true))
+  }
+
+  _snapshot(options: { owner: object }): CaskLevelSnapshot {
+    const db = this.#engine()
+    return new CaskLevelSnapshot(options, mapErrors(() => db.snapshot()))
+  }
+
+  // ---- writes ----------------------------------------------------------------
+  // Options go to the engine as they are: it reads `sync` (per write), and
+  // `ttl` / `expires` on puts, and ignores the encodings abstract-level adds.
+
+  async _put(key: Native, value: Native, options: { sync?: boolean; ttl?: number; expires?: number }): Promise<void> {
+    const db = this.#engine()
+    return db.put(key, value, options).catch((err) => Promise.reject(toLevelError(err)))
+  }
+
+  async _del(key: Native, options: { sync?: boolean }): Promise<void> {
+    const db = this.#engine()
+    return db.del(key, options).catch((err) => Promise.reject(toLevelError(err)))
+  }
+
+  async _batch(operations: PrivateOperation[], options: { sync?: boolean }): Promise<void> {
+    const db = this.#engine()
+    return db.batch(operations, options).catch((err) => Promise.reject(toLevelError(err)))
+  }
+
+  _chainedBatch(): CaskLevelChainedBatch {
+    return new CaskLevelChainedBatch(this, (ops, options) => this._batch(ops, options))
+  }
+
+  async _clear(options: PrivateIteratorOptions & { sync?: boolean }): Promise<void> {
+    const db = this.#engine()
+    const clear = {
+      ...this.#iteratorOptions(options, true, false),
+      ...(options.sync !== undefined ? { sync: options.sync } : {}),
+    }
+    return db.clear(clear).catch((err) => Promise.reject(toLevelError(err)))
+  }
+
+  // ---- classic-level extras ----------------------------------------------------
+
+  /**
+   * Compacts the database. caskdb compacts whole data segments, not key
+   * ranges, so `start` and `end` are checked and encoded like classic-level
+   * does but the whole database is compacted.
+   */
+  async compactRange(start: KDefault, end: KDefault, options?: { keyEncoding?: string }): Promise<void> {
+    if (arguments.length < 2) throw new TypeError("The arguments 'start' and 'end' are required")
+    if (this.status === 'opening') return this.deferAsync(() => this.compactRange(start, end, options))
+    this.#assertOpen()
+    const keyEncoding = this.keyEncoding(options?.keyEncoding as never)
+    keyEncoding.encode(start as never)
+    keyEncoding.encode(end as never)
+    await this.compact()
+  }
+
+  /**
+   * Approximate bytes on disk used by keys in `[start, end)`: the number of
+   * keys in the range (counted in the in-memory index, no disk reads) times
+   * the average live record size.
+   */
+  async approximateSize(start: KDefault, end: KDefault, options?: { keyEncoding?: string }): Promise<number> {
+    if (arguments.length < 2) throw new TypeError("The arguments 'start' and 'end' are required")
+    if (this.status === 'opening') return this.deferAsync(() => this.approximateSize(start, end, options))
+    const db = this.#assertOpen()
+    const keyEncoding = this.keyEncoding(options?.keyEncoding as never)
+    const gte = keyEncoding.encode(start as never) as Native
+    const lt = keyEncoding.encode(end as never) as Native
+    return mapErrors(() => {
+      const stats = db.stats()
+      if (stats.keys === 0) return 0
+      const it = db.iterator({ gte, lt, keys: false, values: false })
+      let count = 0
+      try {
+        for (let batch = it.nextvSync(1000); batch.length > 0; batch = it.nextvSync(1000)) count += batch.length
+      } finally {
+        it.close()
+      }
+      return Math.round((count * stats.liveBytes) / stats.keys)
+    })
+  }
+
+  /**
+   * A property of the open database, as a string (synchronous, like
+   * classic-level). `caskdb.stats` is `stats()` as JSON; `caskdb.keys`,
+   * `caskdb.live-bytes`, `caskdb.dead-bytes`, `caskdb.disk-bytes`,
+   * `caskdb.segments`, `caskdb.cache-bytes` and `caskdb.buffered-bytes` are
+   * single numbers. Unknown properties return `''`.
+   */
+  getProperty(property: string): string {
+    if (typeof property !== 'string') throw new TypeError("The first argument 'property' must be a string")
+    const db = this.#assertOpen()
+    if (property === 'caskdb.stats') return JSON.stringify(mapErrors(() => db.stats()))
+    const stat = STAT_PROPERTIES[property]
+    if (stat !== undefined) return String(mapErrors(() => db.stats())[stat])
+    return ''
+  }
+
+  // ---- caskdb extras -----------------------------------------------------------
+
+  /** Rewrites data segments holding dead bytes, so disk use comes down to the live data. */
+  async compact(): Promise<CompactionResult> {
+    if (this.status === 'opening') return this.deferAsync(() => this.compact())
+    const db = this.#assertOpen()
+    return db.compact().catch((err) => Promise.reject(toLevelError(err)))
+  }
+
+  /** Writes a consistent copy of the database into `dir` (which must not exist); restore with `CaskDB.restore`. */
+  async backup(dir: string): Promise<void> {
+    if (this.status === 'opening') return this.deferAsync(() => this.backup(dir))
+    const db = this.#assertOpen()
+    return db.backup(dir).catch((err) => Promise.reject(toLevelError(err)))
+  }
+
+  /** Engine statistics: keys, live/dead/disk bytes, cache, writes, compactions, recovery. */
+  async stats(): Promise<Stats> {
+    if (this.status === 'opening') return this.deferAsync(() => this.stats())
+    const db = this.#assertOpen()
+    return mapErrors(() => db.stats())
+  }
+
+  /** Scans every data and hint file; returns the damage found (empty if none). */
+  async verify(): Promise<{ file: string; offset: number; message: string }[]> {
+    if (this.status === 'opening') return this.deferAsync(() => this.verify())
+    const db = this.#assertOpen()
+    return db.verify().catch((err) => Promise.reject(toLevelError(err)))
+  }
+}
+
+export { ModuleError }
