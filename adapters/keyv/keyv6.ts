@@ -1,0 +1,178 @@
+/**
+ * `KeyvCaskV6`: the storage adapter for Keyv 6 (`keyv@^6`). For Keyv 5 use `KeyvCask`.
+ *
+ * @example
+ * ```ts
+ * import Keyv from 'keyv' // 6.x
+ * import { KeyvCaskV6 } from 'caskdb/keyv'
+ * const keyv = new Keyv({ store: new KeyvCaskV6('./cache'), namespace: 'users' })
+ * ```
+ *
+ * Keyv 6 conventions handled here: `capabilities.expires === true`, so Keyv
+ * uses the adapter directly and passes an absolute `expires` (ms since the
+ * epoch) to `set`/`setMany`; keys arrive bare and are scoped by this adapter's
+ * own `namespace`; bulk methods return one result per key; `set` resolves
+ * `true`; `iterator()` yields bare keys; missing values are `undefined`.
+ * This class does not import keyv: it works with whichever copy the app has.
+ */
+import { EventEmitter } from 'node:events'
+import type { CaskDB } from '../../src/db.js'
+import { normalizeNamespace } from './codec.js'
+import { encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
+
+const STORAGE_METHODS = [
+  'get',
+  'getMany',
+  'has',
+  'hasMany',
+  'set',
+  'setMany',
+  'delete',
+  'deleteMany',
+  'clear',
+  'disconnect',
+  'iterator',
+] as const
+
+type MethodType = 'async' | 'sync' | 'none'
+
+/** Same shape as keyv 6's `KeyvStorageCapability` (what `keyvStorageCapability(this)` returns). */
+export interface KeyvCaskCapability {
+  compatible: true
+  store: 'keyvStorage'
+  methods: Record<(typeof STORAGE_METHODS)[number], { exists: boolean; methodType: MethodType }>
+  /** Declares that `set`/`setMany` take an absolute expiry: Keyv 6 uses the adapter directly. */
+  expires: true
+}
+
+/** An entry for `setMany`: `expires` is absolute ms since the epoch. */
+export interface KeyvCaskV6Entry {
+  key: string
+  value: unknown
+  expires?: number
+}
+
+/** Keyv 6 absolute expiry → engine expiry. Non-numbers, NaN and Infinity: no expiry. */
+function expiry(expires: unknown): Expiry {
+  if (typeof expires !== 'number' || Number.isNaN(expires) || expires === Infinity) return undefined
+  return expires
+}
+
+function methodType(fn: unknown): MethodType {
+  if (typeof fn !== 'function') return 'none'
+  const name = (fn as { constructor?: { name?: string } }).constructor?.name
+  return name === 'AsyncFunction' || name === 'AsyncGeneratorFunction' ? 'async' : 'sync'
+}
+
+export class KeyvCaskV6 extends EventEmitter {
+  /** Scopes every operation; Keyv 6 sets it when the Keyv has a namespace. `undefined` is a partition of its own. */
+  namespace: string | undefined
+  /** The resolved database directory. */
+  readonly location: string
+  readonly #store: PartitionedStore
+
+  /** `new KeyvCaskV6(dir)` or `new KeyvCaskV6({ location: dir, ...engineOptions, clearExpiredInterval })`. */
+  constructor(options: LocationOrOptions) {
+    super()
+    const resolved: KeyvCaskOptions = resolveOptions(options)
+    this.#store = new PartitionedStore(resolved, (err) => this.#report(err))
+    this.location = this.#store.location
+    this.namespace = normalizeNamespace(resolved.namespace)
+  }
+
+  get capabilities(): KeyvCaskCapability {
+    const methods = {} as KeyvCaskCapability['methods']
+    for (const name of STORAGE_METHODS) {
+      const fn = (this as unknown as Record<string, unknown>)[name]
+      methods[name] = { exists: typeof fn === 'function', methodType: methodType(fn) }
+    }
+    return { compatible: true, store: 'keyvStorage', methods, expires: true }
+  }
+
+  #report(err: unknown): boolean {
+    if (this.listenerCount('error') === 0) return false
+    this.emit('error', err)
+    return true
+  }
+
+  #key(key: unknown): Buffer {
+    return encodeKey(this.#store.prefix(this.namespace), keyString(key))
+  }
+
+  async get(key: string): Promise<unknown> {
+    return this.#store.get(this.#key(key))
+  }
+
+  async getMany(keys: string[]): Promise<unknown[]> {
+    return this.#store.getMany(keys.map((k) => this.#key(k)))
+  }
+
+  /**
+   * `expires`: absolute ms since the epoch, or undefined for none. A deadline
+   * already past deletes the key. Resolves `true` once the write is handed to
+   * the OS (or synced, with `sync: true`).
+   */
+  async set(key: string, value: unknown, expires?: number): Promise<boolean> {
+    await this.#store.put(this.#key(key), value, expiry(expires))
+    return true
+  }
+
+  /** Atomic: all entries are written or none. */
+  async setMany(entries: KeyvCaskV6Entry[]): Promise<boolean[]> {
+    await this.#store.putMany(entries.map((e) => ({ recordKey: this.#key(e.key), value: e.value, expires: expiry(e.expires) })))
+    return entries.map(() => true)
+  }
+
+  async has(key: string): Promise<boolean> {
+    return this.#store.has(this.#key(key))
+  }
+
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    return this.#store.hasMany(keys.map((k) => this.#key(k)))
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.#store.delete(this.#key(key))
+  }
+
+  /** Atomic; for each key, true if it was there. */
+  async deleteMany(keys: string[]): Promise<boolean[]> {
+    return this.#store.deleteMany(keys.map((k) => this.#key(k)))
+  }
+
+  /** Deletes every key of the current namespace (a range delete); other namespaces are untouched. */
+  async clear(): Promise<void> {
+    await this.#store.clear(this.#store.prefix(this.namespace))
+  }
+
+  /** Live entries of `namespace` (default: the current one) in key order, as `[key, storedValue]`. */
+  async *iterator(...args: [namespace?: string]): AsyncGenerator<[string, unknown], void, undefined> {
+    const prefix = this.#store.prefix(args.length > 0 ? args[0] : this.namespace)
+    yield* this.#store.entries(prefix)
+  }
+
+  /** Removes expired entries now (all namespaces; see `clearExpiredInterval`). Returns how many. */
+  async clearExpired(): Promise<number> {
+    return this.#store.clearExpired()
+  }
+
+  /** Resolves once the engine is open; rejects with the reason if it cannot be opened. */
+  async ready(): Promise<void> {
+    await this.#store.engine()
+  }
+
+  /**
+   * The shared engine underneath (for `stats()`, `compact()`, `flush()`...).
+   * Other adapters may be using it: never close it yourself, call `disconnect()`.
+   */
+  async getEngine(): Promise<CaskDB> {
+    return this.#store.engine()
+  }
+
+  /** Stops the expiry sweep and releases the engine (closed when no adapter uses it). Idempotent. */
+  async disconnect(): Promise<void> {
+    await this.#store.disconnect()
+  }
+}
+
+export default KeyvCaskV6

@@ -1,0 +1,257 @@
+/**
+ * The part both Keyv facades share: a leased engine, namespace partitions,
+ * opaque values, native expiry, the optional expiry sweep and disconnect.
+ * The facades only map their major's calling conventions onto it.
+ */
+import type { CaskDB, BatchOperation } from '../../src/db.js'
+import { CaskError, ErrorCodes } from '../../src/errors.js'
+import type { CaskOptions } from '../../src/options.js'
+import { decodeKey, decodeValue, encodeKey, encodeValue, keyString, namespacePrefix, normalizeNamespace, prefixRange } from './codec.js'
+import { acquireEngine, pickEngineOptions, type EngineLease } from './shared-engine.js'
+
+/** Options of both adapters: where the database lives, engine options, and adapter options. */
+export interface KeyvCaskOptions extends CaskOptions {
+  /** Database directory. Adapters naming the same directory share one engine. */
+  location: string
+  /** Initial namespace (Keyv overwrites it with its own). */
+  namespace?: string
+  /**
+   * Sweep expired entries every N ms (engine `purgeExpired()`, all namespaces),
+   * so they leave the disk at the next compaction even if never read again.
+   * The timer is unref()ed and stopped by `disconnect()`. 0 or undefined: no sweep.
+   * Expired entries are never returned either way.
+   */
+  clearExpiredInterval?: number
+  /** Entries read per step of `iterator()`. @defaultValue 256 */
+  iterationLimit?: number
+  /**
+   * `true`: a write resolves only after fdatasync (survives power loss).
+   * Default: it resolves once handed to the OS (survives a process crash).
+   * Applies to this adapter's writes, so adapters sharing an engine may differ.
+   */
+  sync?: boolean
+}
+
+export type LocationOrOptions = string | KeyvCaskOptions
+
+/** Absolute expiry for a write: a time in ms, none, or "already elapsed" (the write deletes). */
+export type Expiry = number | undefined
+
+export interface PutEntry {
+  key: unknown
+  value: unknown
+  expires: Expiry
+}
+
+export function resolveOptions(input: LocationOrOptions | undefined): KeyvCaskOptions {
+  if (typeof input === 'string') return { location: input }
+  if (input === null || typeof input !== 'object' || typeof input.location !== 'string' || input.location === '') {
+    throw new CaskError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'caskdb/keyv: pass a database directory, or an options object with a `location` directory',
+    )
+  }
+  return input
+}
+
+function checkInterval(name: string, value: unknown, min: number): number | undefined {
+  if (value === undefined || value === 0) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > 2 ** 31 - 1) {
+    throw new CaskError(ErrorCodes.INVALID_OPTION, `caskdb/keyv: ${name} must be a number of ms between ${min} and ${2 ** 31 - 1}`)
+  }
+  return Math.floor(value)
+}
+
+export class PartitionedStore {
+  readonly location: string
+  readonly #lease: EngineLease
+  readonly #sync: boolean | undefined
+  readonly #pageSize: number
+  readonly #emitError: (err: unknown) => boolean
+  #sweep: ReturnType<typeof setInterval> | undefined
+  #sweeping = false
+  #disconnected: Promise<void> | undefined
+  #cachedNamespace: string | undefined
+  #cachedPrefix = namespacePrefix(undefined)
+
+  constructor(options: KeyvCaskOptions, emitError: (err: unknown) => boolean) {
+    const interval = checkInterval('clearExpiredInterval', options.clearExpiredInterval, 1)
+    this.#pageSize = checkInterval('iterationLimit', options.iterationLimit, 1) ?? 256
+    if (options.sync !== undefined && typeof options.sync !== 'boolean') {
+      throw new CaskError(ErrorCodes.INVALID_OPTION, 'caskdb/keyv: sync must be a boolean')
+    }
+    this.#sync = options.sync
+    this.#emitError = emitError
+    this.#lease = acquireEngine(options.location, pickEngineOptions(options as unknown as Record<string, unknown>), emitError)
+    this.location = this.#lease.location
+    // Opening failures reach every operation; tell listeners too (Keyv re-emits them).
+    this.#lease.ready.catch((err: unknown) => {
+      if (!this.#emitError(err)) process.emitWarning(err instanceof Error ? err : String(err), { code: 'CASKDB_KEYV_OPEN' })
+    })
+    if (interval !== undefined) {
+      this.#sweep = setInterval(() => this.#runSweep(), interval)
+      this.#sweep.unref()
+    }
+  }
+
+  #runSweep(): void {
+    if (this.#sweeping || this.#disconnected !== undefined || this.#lease.db === undefined) return
+    this.#sweeping = true
+    this.clearExpired()
+      .catch((err: unknown) => {
+        if (this.#disconnected === undefined) this.#emitError(err)
+      })
+      .finally(() => {
+        this.#sweeping = false
+      })
+  }
+
+  /** The open engine (waiting for the open if needed). */
+  engine(): CaskDB | Promise<CaskDB> {
+    if (this.#disconnected !== undefined) {
+      throw new CaskError(ErrorCodes.CLOSED, 'caskdb/keyv: this adapter is disconnected')
+    }
+    return this.#lease.db ?? this.#lease.ready
+  }
+
+  get #writeOptions(): { sync?: boolean } {
+    return this.#sync === undefined ? {} : { sync: this.#sync }
+  }
+
+  /** Key bytes every record of `namespace` starts with. */
+  prefix(namespace: unknown): Buffer {
+    const ns = normalizeNamespace(namespace)
+    if (ns !== this.#cachedNamespace) {
+      this.#cachedPrefix = namespacePrefix(ns)
+      this.#cachedNamespace = ns
+    }
+    return this.#cachedPrefix
+  }
+
+  async get(recordKey: Buffer): Promise<unknown> {
+    const db = await this.engine()
+    const stored = db.getSync(recordKey)
+    return stored === undefined ? undefined : decodeValue(stored)
+  }
+
+  async getMany(recordKeys: Buffer[]): Promise<unknown[]> {
+    const db = await this.engine()
+    const stored = await db.getMany(recordKeys)
+    return stored.map((v) => (v === undefined ? undefined : decodeValue(v)))
+  }
+
+  async has(recordKey: Buffer): Promise<boolean> {
+    const db = await this.engine()
+    return db.hasSync(recordKey)
+  }
+
+  async hasMany(recordKeys: Buffer[]): Promise<boolean[]> {
+    const db = await this.engine()
+    return db.hasMany(recordKeys)
+  }
+
+  async put(recordKey: Buffer, value: unknown, expires: Expiry): Promise<void> {
+    const bytes = encodeValue(value)
+    const db = await this.engine()
+    const options = this.#writeOptions
+    if (expires === undefined) return db.put(recordKey, bytes, options)
+    // An elapsed deadline must not leave a live value behind: the write deletes.
+    if (expires <= Date.now()) return db.del(recordKey, options)
+    return db.put(recordKey, bytes, { ...options, expires })
+  }
+
+  /** Writes every entry or none (one engine batch). */
+  async putMany(entries: { recordKey: Buffer; value: unknown; expires: Expiry }[]): Promise<void> {
+    const ops: BatchOperation[] = entries.map(({ recordKey, value, expires }) => {
+      const bytes = encodeValue(value)
+      return expires === undefined
+        ? { type: 'put', key: recordKey, value: bytes }
+        : { type: 'put', key: recordKey, value: bytes, expires }
+    })
+    const db = await this.engine()
+    if (ops.length === 0) return
+    const now = Date.now()
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!
+      if (op.type === 'put' && op.expires !== undefined && op.expires <= now) ops[i] = { type: 'del', key: op.key }
+    }
+    return db.batch(ops, this.#writeOptions)
+  }
+
+  /** Deletes the key; true if it was there (and not expired). */
+  async delete(recordKey: Buffer): Promise<boolean> {
+    const db = await this.engine()
+    if (!db.hasSync(recordKey)) return false
+    await db.del(recordKey, this.#writeOptions)
+    return true
+  }
+
+  /** Deletes the keys atomically; for each, true if it was there (a repeated key counts once). */
+  async deleteMany(recordKeys: Buffer[]): Promise<boolean[]> {
+    const db = await this.engine()
+    const present = await db.hasMany(recordKeys)
+    const seen = new Set<string>()
+    const ops: BatchOperation[] = []
+    const result = recordKeys.map((key, i) => {
+      const id = key.toString('latin1')
+      if (!present[i] || seen.has(id)) return false
+      seen.add(id)
+      ops.push({ type: 'del', key })
+      return true
+    })
+    if (ops.length > 0) await db.batch(ops, this.#writeOptions)
+    return result
+  }
+
+  /** Range delete of one namespace. */
+  async clear(prefix: Buffer): Promise<void> {
+    const db = await this.engine()
+    const { gte, lt } = prefixRange(prefix)
+    await db.clear({ gte, lt, ...this.#writeOptions })
+  }
+
+  /**
+   * Live entries of one namespace in key order, read in pages of
+   * `iterationLimit`; no engine iterator or snapshot stays open between pages,
+   * so an abandoned loop holds nothing.
+   */
+  async *entries(prefix: Buffer): AsyncGenerator<[string, unknown], void, undefined> {
+    const { gte, lt } = prefixRange(prefix)
+    const limit = this.#pageSize
+    let after: Buffer | undefined
+    for (;;) {
+      const db = await this.engine()
+      const it = db.iterator(after === undefined ? { gte, lt, limit } : { gt: after, lt, limit })
+      let page
+      try {
+        page = it.nextvSync(limit)
+      } finally {
+        it.close()
+      }
+      for (const [key, value] of page) yield [decodeKey(key!, prefix.length), decodeValue(value!)]
+      if (page.length < limit) return
+      after = page[page.length - 1]![0]
+    }
+  }
+
+  /** Writes tombstones for every expired entry (all namespaces); returns how many. */
+  async clearExpired(): Promise<number> {
+    const db = await this.engine()
+    return db.purgeExpired()
+  }
+
+  /** Stops the sweep and drops this adapter's claim on the engine (the last one closes it). */
+  disconnect(): Promise<void> {
+    if (this.#disconnected !== undefined) return this.#disconnected
+    if (this.#sweep !== undefined) clearInterval(this.#sweep)
+    this.#sweep = undefined
+    this.#disconnected = this.#lease.release()
+    return this.#disconnected
+  }
+
+  get disconnected(): boolean {
+    return this.#disconnected !== undefined
+  }
+}
+
+export { encodeKey, keyString }
