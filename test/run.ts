@@ -2,6 +2,7 @@
  * Runs every tape test file (test/**\/*.test.ts) in one process, in name order.
  * Pass paths or substrings to run a subset: `node --import tsx test/run.ts level`.
  */
+import test from 'tape'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -20,4 +21,8 @@ function find(dir: string): string[] {
 
 const filters = process.argv.slice(2)
 const files = find(root).filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)))
+// Hold tape until every file has registered its tests; otherwise a file of
+// synchronous tests can finish the run before the next file is imported.
+test.wait()
 for (const file of files) await import(pathToFileURL(file).href)
+test.run()
