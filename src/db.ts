@@ -13,7 +13,7 @@ import { StoreCore, type ReadView } from './core.js'
 import { DirectoryLock } from './lock.js'
 import { hasDatabase, recover, type RecoveryReport } from './recovery.js'
 import { GroupCommit } from './log/group-commit.js'
-import { sealSegment, collectHintEntries } from './log/seal.js'
+import { sealSegment } from './log/seal.js'
 import type { Segment } from './log/segment.js'
 import { WritePath, type Op } from './write-path.js'
 import { RecordType } from './format/record.js'
@@ -25,6 +25,8 @@ import { pickSegments } from './compaction/policy.js'
 import { CompactionAborted, compactSegments } from './compaction/compactor.js'
 import { backupTo, restoreFrom } from './backup.js'
 import { newEntry } from './index/ordered-index.js'
+import { repairDirectory, verifyDirectory, type Damage, type RepairReport } from './repair.js'
+import { join } from 'node:path'
 
 export type Status = 'opening' | 'open' | 'closing' | 'closed'
 
@@ -156,6 +158,25 @@ export class CaskDB extends EventEmitter {
     await restoreFrom(options.fs ?? nodeFileSystem, backupDir, location)
   }
 
+  /** Checks every data file and hint of a closed database; returns the damage found (empty: healthy). */
+  static async verify(location: string, options: { fs?: FileSystem } = {}): Promise<Damage[]> {
+    if (typeof location !== 'string' || location === '') {
+      throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'location must be a non-empty string')
+    }
+    return verifyDirectory(options.fs ?? nodeFileSystem, resolvePath(location))
+  }
+
+  /**
+   * Rebuilds a damaged database, keeping every intact record. Damaged files are
+   * moved into `<location>/lost/`, never deleted. The database must be closed.
+   */
+  static async repair(location: string, options: { fs?: FileSystem; fileMode?: number } = {}): Promise<RepairReport> {
+    if (typeof location !== 'string' || location === '') {
+      throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'location must be a non-empty string')
+    }
+    return repairDirectory(options.fs ?? nodeFileSystem, resolvePath(location), options.fileMode ?? 0o644)
+  }
+
   /** Deletes a database directory. Refuses while it is open in this process. */
   static async destroy(location: string, options: { fs?: FileSystem } = {}): Promise<void> {
     if (typeof location !== 'string' || location === '') {
@@ -263,7 +284,14 @@ export class CaskDB extends EventEmitter {
   }
 
   #startTimers(): void {
-    const { syncInterval, writeBuffer, flushInterval } = this.options
+    const { syncInterval, writeBuffer, flushInterval, backup } = this.options
+    if (backup !== undefined) {
+      this.#timers.push(
+        this.#clock.setInterval(() => {
+          this.#scheduledBackup(backup.dir, backup.keep).catch((err) => this.#backgroundError(err))
+        }, backup.every),
+      )
+    }
     if (syncInterval > 0) {
       this.#timers.push(
         this.#clock.setInterval(() => {
@@ -628,21 +656,25 @@ export class CaskDB extends EventEmitter {
     await backupTo(core, resolvePath(dir))
   }
 
-  /** Scans every segment and hint, returning the damage found (empty if none). */
-  async verify(): Promise<{ file: string; offset: number; message: string }[]> {
+  /** One scheduled backup: a new timestamped directory, then prune to the newest `keep`. */
+  async #scheduledBackup(dir: string, keep: number): Promise<void> {
+    const stamp = new Date(this.#clock.now()).toISOString().replace(/[:.]/g, '-')
+    const target = join(resolvePath(dir), `caskdb-backup-${stamp}`)
+    await this.#fs.mkdir(resolvePath(dir))
+    await this.backup(target)
+    const existing = (await this.#fs.readdir(resolvePath(dir))).filter((n) => n.startsWith('caskdb-backup-')).sort()
+    for (const old of existing.slice(0, Math.max(0, existing.length - keep))) {
+      await this.#fs.rmrf(join(resolvePath(dir), old))
+    }
+    this.emit('backup', target)
+  }
+
+  /** Scans every record and hint, returning the damage found with file and offset (empty: healthy). */
+  async verify(): Promise<Damage[]> {
     const core = this.#live()
-    return this.#tasks.run(async () => {
-      const damage: { file: string; offset: number; message: string }[] = []
-      for (const segment of [...core.segments.values()]) {
-        try {
-          await collectHintEntries(core, segment)
-        } catch (err) {
-          const e = err as CaskError
-          damage.push({ file: e.file ?? segment.dataPath, offset: e.offset ?? 0, message: e.message })
-        }
-      }
-      return damage
-    })
+    await this.flush()
+    await this.#writer!.log.drain()
+    return this.#tasks.run(() => verifyDirectory(this.#fs, core.dir))
   }
 
   stats(): Stats {

@@ -48,17 +48,34 @@ export interface CaskOptions {
   compactionMinDeadRatio?: number
   /** …and holds at least this many dead bytes. @defaultValue 1 MiB */
   compactionMinDeadBytes?: number
-  /** Permission bits of created files. @defaultValue 0o644 */
+  /** Permission bits of created data files; 0o600 keeps them private to the owner. @defaultValue 0o644 */
   fileMode?: number
+  /**
+   * Point-in-time backups on a schedule: every `every` ms a backup goes into a new
+   * directory `caskdb-backup-<time>` under `dir`; only the newest `keep` are kept.
+   * @defaultValue undefined (off)
+   */
+  backup?: BackupSchedule
   /** @internal Replaces the file layer (fault injection in tests). */
   fs?: FileSystem
   /** @internal Replaces the clock (tests move time by hand). */
   clock?: Clock
 }
 
-export type ResolvedOptions = Required<Omit<CaskOptions, 'fs' | 'clock'>>
+export interface BackupSchedule {
+  /** Directory that holds the backups (created if missing). */
+  dir: string
+  /** Interval in ms, e.g. 86_400_000 for daily. */
+  every: number
+  /** How many of the newest backups to keep. @defaultValue 7 */
+  keep?: number
+}
 
-export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+export type ResolvedOptions = Required<Omit<CaskOptions, 'fs' | 'clock' | 'backup'>> & {
+  backup: Required<BackupSchedule> | undefined
+}
+
+export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'backup'>> = Object.freeze({
   createIfMissing: true,
   errorIfExists: false,
   sync: false,
@@ -77,7 +94,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   fileMode: 0o644,
 })
 
-const LIMITS: Partial<Record<keyof ResolvedOptions, [number, number]>> = {
+const LIMITS: Partial<Record<keyof typeof DEFAULTS, [number, number]>> = {
   syncInterval: [0, 2 ** 31 - 1],
   writeBufferSize: [1, 1024 * MiB],
   flushInterval: [1, 2 ** 31 - 1],
@@ -99,7 +116,7 @@ function invalid(message: string): CaskError {
 export function resolveOptions(options: CaskOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object')
   const resolved: Record<string, unknown> = { ...DEFAULTS }
-  for (const name of Object.keys(DEFAULTS) as (keyof ResolvedOptions)[]) {
+  for (const name of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const value = (options as Record<string, unknown>)[name]
     if (value === undefined) continue
     const expected = typeof DEFAULTS[name]
@@ -110,5 +127,16 @@ export function resolveOptions(options: CaskOptions = {}): ResolvedOptions {
     }
     resolved[name] = value
   }
+  resolved['backup'] = resolveBackup(options.backup)
   return resolved as ResolvedOptions
+}
+
+function resolveBackup(backup: BackupSchedule | undefined): Required<BackupSchedule> | undefined {
+  if (backup === undefined) return undefined
+  if (backup === null || typeof backup !== 'object') throw invalid('option backup must be { dir, every, keep? }')
+  if (typeof backup.dir !== 'string' || backup.dir === '') throw invalid('option backup.dir must be a directory path')
+  if (typeof backup.every !== 'number' || !(backup.every >= 1000)) throw invalid('option backup.every must be at least 1000 ms')
+  const keep = backup.keep ?? 7
+  if (!Number.isInteger(keep) || keep < 1) throw invalid('option backup.keep must be a whole number ≥ 1')
+  return { dir: backup.dir, every: backup.every, keep }
 }

@@ -88,10 +88,11 @@ export async function scanSegment(
   fileSize: number,
   path: string,
   visit: RecordVisitor,
+  from = FILE_HEADER_SIZE,
 ): Promise<ScanResult> {
   const win = new Window(fs, fd, fileSize, path)
   const header = newHeader()
-  let offset = FILE_HEADER_SIZE
+  let offset = from
   while (offset < fileSize) {
     const size = await checkRecord(win, offset, header)
     if (typeof size === 'string') return { end: offset, failedAt: offset, damage: `${size} at offset ${offset}` }
