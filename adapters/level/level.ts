@@ -10,7 +10,17 @@
  * synchronously when it is called (implicit snapshots).
  */
 import { AbstractChainedBatch, AbstractLevel, AbstractSnapshot } from 'abstract-level'
-import type { AbstractDatabaseOptions, AbstractOpenOptions } from 'abstract-level'
+import type {
+  AbstractBatchOperation,
+  AbstractBatchOptions,
+  AbstractChainedBatch as ChainedBatch,
+  AbstractClearOptions,
+  AbstractDatabaseOptions,
+  AbstractDelOptions,
+  AbstractGetOptions,
+  AbstractOpenOptions,
+  AbstractPutOptions,
+} from 'abstract-level'
 import { CaskDB, type BatchOperation, type CompactionResult, type ReadOptions, type Stats } from '../../src/db.js'
 import type { CaskIterator, IteratorOptions } from '../../src/iterator.js'
 import type { Snapshot } from '../../src/snapshot.js'
@@ -47,6 +57,32 @@ export interface CaskLevelOptions<K, V>
   extends AbstractDatabaseOptions<K, V>,
     CaskEngineOptions,
     ClassicLevelCompatOptions {}
+
+/** Write options: `sync` forces an fdatasync before the write is acknowledged (as in classic-level). */
+export interface CaskWriteOptions {
+  sync?: boolean
+}
+
+/** Put options; `ttl` (ms from now) and `expires` (ms since the epoch) are caskdb's key expiry. */
+export interface CaskPutOptions<K, V> extends AbstractPutOptions<K, V>, CaskWriteOptions {
+  ttl?: number
+  expires?: number
+}
+
+export interface CaskDelOptions<K> extends AbstractDelOptions<K>, CaskWriteOptions {}
+
+/** Batch options; `ttl` / `expires` apply to every put of the batch. */
+export interface CaskBatchOptions<K, V> extends AbstractBatchOptions<K, V>, CaskWriteOptions {
+  ttl?: number
+  expires?: number
+}
+
+export interface CaskClearOptions<K> extends AbstractClearOptions<K>, CaskWriteOptions {}
+
+/** Read options; `fillCache: false` keeps the value out of the LRU cache (as in classic-level). */
+export interface CaskGetOptions<K, V> extends AbstractGetOptions<K, V> {
+  fillCache?: boolean
+}
 
 /** Names of the engine options taken from constructor and open() options. */
 const ENGINE_OPTIONS = [
@@ -149,6 +185,28 @@ interface PrivateReadOptions {
   fillCache?: boolean
 }
 
+/**
+ * Typed overloads for the options CaskLevel adds to the public methods (as
+ * classic-level's typings do for `sync` and `fillCache`).
+ */
+export interface CaskLevel<KDefault = string, VDefault = string> {
+  get(key: KDefault): Promise<VDefault | undefined>
+  get<K = KDefault, V = VDefault>(key: K, options: CaskGetOptions<K, V>): Promise<V | undefined>
+  put(key: KDefault, value: VDefault): Promise<void>
+  put<K = KDefault, V = VDefault>(key: K, value: V, options: CaskPutOptions<K, V>): Promise<void>
+  del(key: KDefault): Promise<void>
+  del<K = KDefault>(key: K, options: CaskDelOptions<K>): Promise<void>
+  batch(operations: Array<AbstractBatchOperation<this, KDefault, VDefault>>): Promise<void>
+  batch<K = KDefault, V = VDefault>(
+    operations: Array<AbstractBatchOperation<this, K, V>>,
+    options: CaskBatchOptions<K, V>,
+  ): Promise<void>
+  batch(): ChainedBatch<this, KDefault, VDefault>
+  clear(): Promise<void>
+  clear<K = KDefault>(options: CaskClearOptions<K>): Promise<void>
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLevel<Native, KDefault, VDefault> {
   readonly #location: string
   #db: CaskDB | undefined
@@ -368,7 +426,9 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
    * ranges, so `start` and `end` are checked and encoded like classic-level
    * does but the whole database is compacted.
    */
-  async compactRange(start: KDefault, end: KDefault, options?: { keyEncoding?: string }): Promise<void> {
+  compactRange(start: KDefault, end: KDefault): Promise<void>
+  compactRange<K = KDefault>(start: K, end: K, options?: { keyEncoding?: string }): Promise<void>
+  async compactRange(start: unknown, end: unknown, options?: { keyEncoding?: string }): Promise<void> {
     if (arguments.length < 2) throw new TypeError("The arguments 'start' and 'end' are required")
     if (this.status === 'opening') return this.deferAsync(() => this.compactRange(start, end, options))
     this.#assertOpen()
@@ -383,7 +443,9 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
    * keys in the range (counted in the in-memory index, no disk reads) times
    * the average live record size.
    */
-  async approximateSize(start: KDefault, end: KDefault, options?: { keyEncoding?: string }): Promise<number> {
+  approximateSize(start: KDefault, end: KDefault): Promise<number>
+  approximateSize<K = KDefault>(start: K, end: K, options?: { keyEncoding?: string }): Promise<number>
+  async approximateSize(start: unknown, end: unknown, options?: { keyEncoding?: string }): Promise<number> {
     if (arguments.length < 2) throw new TypeError("The arguments 'start' and 'end' are required")
     if (this.status === 'opening') return this.deferAsync(() => this.approximateSize(start, end, options))
     const db = this.#assertOpen()
