@@ -26,10 +26,10 @@ import { normalizeNamespace } from './codec.js'
 export type KeyvCaskOpts = KeyvCaskOptions & { dialect: 'sqlite'; [name: string]: unknown }
 
 /** Keyv 5 ttl (relative ms) → absolute expiry. 0, Infinity, NaN, non-numbers: no expiry. */
-function expiryFromTtl(ttl: unknown): Expiry {
+function expiryFromTtl(ttl: unknown, now: number): Expiry {
   if (typeof ttl !== 'number' || ttl === 0 || Number.isNaN(ttl) || ttl === Infinity) return undefined
   // A negative ttl is a deadline already past: the write deletes (Keyv would report it expired anyway).
-  return Date.now() + ttl
+  return now + ttl
 }
 
 export class KeyvCask extends EventEmitter {
@@ -77,14 +77,15 @@ export class KeyvCask extends EventEmitter {
 
   /** Resolves `true` once the write is handed to the OS (or synced, with `sync: true`). */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    await this.#store.put(this.#key(key), value, expiryFromTtl(ttl))
+    await this.#store.put(this.#key(key), value, expiryFromTtl(ttl, this.#store.now()))
     return true
   }
 
   /** Atomic: all entries are written or none. */
   async setMany(entries: { key: string; value: unknown; ttl?: number }[]): Promise<boolean[]> {
+    const now = this.#store.now()
     await this.#store.putMany(
-      entries.map((e) => ({ recordKey: this.#key(e.key), value: e.value, expires: expiryFromTtl(e.ttl) })),
+      entries.map((e) => ({ recordKey: this.#key(e.key), value: e.value, expires: expiryFromTtl(e.ttl, now) })),
     )
     return entries.map(() => true)
   }

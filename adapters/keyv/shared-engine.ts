@@ -143,6 +143,11 @@ export class EngineLease {
     return this.#slot.open && this.#released === undefined ? this.#slot.db : undefined
   }
 
+  /** The clock the engine judges expiry by (its `clock` option), or undefined for `Date.now()`. */
+  get clock(): EngineOptions['clock'] {
+    return this.#slot.options.clock
+  }
+
   get released(): boolean {
     return this.#released !== undefined
   }

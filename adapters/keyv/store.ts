@@ -6,6 +6,7 @@
 import type { CaskDB, BatchOperation } from '../../src/db.js'
 import { CaskError, ErrorCodes } from '../../src/errors.js'
 import type { CaskOptions } from '../../src/options.js'
+import type { Timer } from '../../src/clock.js'
 import { decodeKey, decodeValue, encodeKey, encodeValue, keyString, namespacePrefix, normalizeNamespace, prefixRange } from './codec.js'
 import { acquireEngine, pickEngineOptions, type EngineLease } from './shared-engine.js'
 
@@ -68,9 +69,11 @@ export class PartitionedStore {
   readonly #sync: boolean | undefined
   readonly #pageSize: number
   readonly #emitError: (err: unknown) => boolean
-  #sweep: ReturnType<typeof setInterval> | undefined
+  #sweep: Timer | undefined
   #sweeping = false
   #disconnected: Promise<void> | undefined
+  /** Same time source as the engine's expiry checks. */
+  readonly now: () => number
   #cachedNamespace: string | undefined
   #cachedPrefix = namespacePrefix(undefined)
 
@@ -84,13 +87,22 @@ export class PartitionedStore {
     this.#emitError = emitError
     this.#lease = acquireEngine(options.location, pickEngineOptions(options as unknown as Record<string, unknown>), emitError)
     this.location = this.#lease.location
-    // Opening failures reach every operation; tell listeners too (Keyv re-emits them).
+    const clock = this.#lease.clock
+    // Looked up per call: test tools such as timekeeper replace Date.
+    this.now = clock === undefined ? () => Date.now() : () => clock.now()
+    // An open failure rejects every operation; 'error' listeners hear it too (Keyv re-emits it).
     this.#lease.ready.catch((err: unknown) => {
-      if (!this.#emitError(err)) process.emitWarning(err instanceof Error ? err : String(err), { code: 'CASKDB_KEYV_OPEN' })
+      if (this.#disconnected === undefined) this.#emitError(err)
     })
     if (interval !== undefined) {
-      this.#sweep = setInterval(() => this.#runSweep(), interval)
-      this.#sweep.unref()
+      if (clock !== undefined) {
+        this.#sweep = clock.setInterval(() => this.#runSweep(), interval)
+      } else {
+        const timer = setInterval(() => this.#runSweep(), interval)
+        // A sweep must never keep the process alive.
+        timer.unref()
+        this.#sweep = { clear: () => clearInterval(timer) }
+      }
     }
   }
 
@@ -156,7 +168,7 @@ export class PartitionedStore {
     const options = this.#writeOptions
     if (expires === undefined) return db.put(recordKey, bytes, options)
     // An elapsed deadline must not leave a live value behind: the write deletes.
-    if (expires <= Date.now()) return db.del(recordKey, options)
+    if (expires <= this.now()) return db.del(recordKey, options)
     return db.put(recordKey, bytes, { ...options, expires })
   }
 
@@ -170,7 +182,7 @@ export class PartitionedStore {
     })
     const db = await this.engine()
     if (ops.length === 0) return
-    const now = Date.now()
+    const now = this.now()
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!
       if (op.type === 'put' && op.expires !== undefined && op.expires <= now) ops[i] = { type: 'del', key: op.key }
@@ -243,7 +255,7 @@ export class PartitionedStore {
   /** Stops the sweep and drops this adapter's claim on the engine (the last one closes it). */
   disconnect(): Promise<void> {
     if (this.#disconnected !== undefined) return this.#disconnected
-    if (this.#sweep !== undefined) clearInterval(this.#sweep)
+    this.#sweep?.clear()
     this.#sweep = undefined
     this.#disconnected = this.#lease.release()
     return this.#disconnected
