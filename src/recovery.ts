@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path'
 import { CaskError, ErrorCodes, corruption, ioError } from './errors.js'
-import { decodeHint } from './format/hint.js'
+import { visitHint } from './format/hint.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, checkFileHeader } from './format/file-header.js'
 import { RECORD_HEADER_SIZE, RecordType } from './format/record.js'
 import { newEntry } from './index/ordered-index.js'
@@ -77,27 +77,33 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
     if (!listing.data.has(id)) await removeFile(core, segmentFileName(id, HINT_SUFFIX), report)
   }
 
-  // Read every hint first: a compaction output names the segments it replaced.
-  const hints = new Map<number, ReturnType<typeof decodeHint> | undefined>()
+  // Check every hint first (its checksum covers the whole file): a compaction
+  // output names the segments it replaced, and those must go before loading.
+  const hints = new Map<number, { buf: Buffer; path: string } | undefined>()
   for (const id of [...listing.data].sort((a, b) => a - b)) {
     if (!listing.hints.has(id)) continue
     const path = join(core.dir, segmentFileName(id, HINT_SUFFIX))
+    let buf: Buffer
     try {
-      hints.set(id, decodeHint(await core.fs.readFile(path), path))
+      buf = await core.fs.readFile(path)
+    } catch (err) {
+      throw ioError(`reading ${path}`, err)
+    }
+    try {
+      const replaces = visitHint(buf, path, noop)
+      hints.set(id, { buf, path })
+      for (const replaced of replaces) {
+        if (!listing.data.has(replaced)) continue
+        listing.data.delete(replaced)
+        hints.delete(replaced)
+        await removeFile(core, segmentFileName(replaced, DATA_SUFFIX), report)
+        await removeFile(core, segmentFileName(replaced, HINT_SUFFIX), report)
+      }
     } catch (err) {
       if (err instanceof CaskError && err.code === ErrorCodes.UNSUPPORTED_FORMAT) throw err
-      if (!(err instanceof CaskError)) throw ioError(`reading ${path}`, err)
+      if (!(err instanceof CaskError)) throw err
       hints.set(id, undefined) // damaged: scan the data file instead
       report.rebuiltHints++
-    }
-  }
-  for (const hint of hints.values()) {
-    for (const replaced of hint?.replaces ?? []) {
-      if (!listing.data.has(replaced)) continue
-      listing.data.delete(replaced)
-      hints.delete(replaced)
-      await removeFile(core, segmentFileName(replaced, DATA_SUFFIX), report)
-      await removeFile(core, segmentFileName(replaced, HINT_SUFFIX), report)
     }
   }
 
@@ -109,9 +115,9 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
     core.nextSegmentId = Math.max(core.nextSegmentId, id + 1)
     const hint = hints.get(id)
     if (hint !== undefined) {
-      for (const e of hint.entries) {
-        apply(core, segment, e.key.latin1Slice(0, e.key.length), e.type, e.seq, e.expires, e.offset, e.size, tombstones)
-      }
+      visitHint(hint.buf, hint.path, (buf, keyStart, keyEnd, type, seq, expires, offset, size) => {
+        apply(core, segment, buf.latin1Slice(keyStart, keyEnd), type, seq, expires, offset, size, tombstones)
+      })
       segment.hinted = true
       continue
     }
@@ -181,6 +187,7 @@ function headerBytes(): Buffer {
 }
 
 const previous = newEntry()
+const noop = (): void => undefined
 
 /** Applies one record to the index: the highest sequence number per key wins. */
 function apply(

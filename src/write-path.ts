@@ -5,7 +5,7 @@
  */
 import { CaskError, ErrorCodes } from './errors.js'
 import type { BufferGeneration, BufferedWrite, StoreCore } from './core.js'
-import { GroupCommit, type WriteGroup } from './log/group-commit.js'
+import type { GroupCommit, WriteGroup } from './log/group-commit.js'
 import type { Segment } from './log/segment.js'
 import { RECORD_HEADER_SIZE, RecordType, recordSize, writeBatchHeader, writeRecord } from './format/record.js'
 import { newEntry } from './index/ordered-index.js'
@@ -25,6 +25,32 @@ interface Placed {
   size: number
   /** Offset of the record inside the group's bytes. */
   at: number
+}
+
+/** Values up to this size are put in the cache as they are written. */
+const WRITE_THROUGH_LIMIT = 4096
+
+/** One group on its way to the log; a class rather than closures, since there is one per write. */
+class PendingWrite implements WriteGroup {
+  resolve!: () => void
+  fail!: (err: Error) => void
+
+  constructor(
+    readonly path: WritePath,
+    readonly bytes: Buffer,
+    readonly sync: boolean,
+    readonly placed: Placed[],
+    readonly headerSize: number,
+  ) {}
+
+  applied(segment: Segment, offset: number): void {
+    this.path.publish(this.placed, segment, offset, this.headerSize)
+  }
+
+  reject(err: Error): void {
+    this.path.release(this.placed)
+    this.fail(err)
+  }
 }
 
 export class WritePath {
@@ -67,8 +93,7 @@ export class WritePath {
     const core = this.#core
     let bytes = 0
     for (const op of ops) bytes += recordSize(op.keyBytes.length, op.value?.length ?? 0)
-    const batched = ops.length > 1
-    const headerSize = batched ? recordSize(0, 8) : 0
+    const headerSize = ops.length > 1 ? recordSize(0, 8) : 0
     const buf = Buffer.allocUnsafe(headerSize + bytes)
     const placed: Placed[] = new Array(ops.length)
     let at = headerSize
@@ -80,23 +105,18 @@ export class WritePath {
       at += size
       this.#inFlight.set(op.key, (this.#inFlight.get(op.key) ?? 0) + 1)
     }
-    if (batched) writeBatchHeader(buf, 0, placed[0]!.seq, ops.length, bytes)
-    return new Promise<void>((resolve, reject) => {
-      const group: WriteGroup = {
-        bytes: buf,
-        sync,
-        applied: (segment, offset) => this.#publish(placed, segment, offset, headerSize),
-        resolve,
-        reject: (err) => {
-          this.#release(placed)
-          reject(err)
-        },
-      }
-      this.log.submit(group)
+    if (headerSize > 0) writeBatchHeader(buf, 0, placed[0]!.seq, ops.length, bytes)
+    const group = new PendingWrite(this, buf, sync, placed, headerSize)
+    const done = new Promise<void>((resolve, reject) => {
+      group.resolve = resolve
+      group.fail = reject
     })
+    this.log.submit(group)
+    return done
   }
 
-  #release(placed: Placed[]): void {
+  /** @internal Called by PendingWrite. */
+  release(placed: Placed[]): void {
     for (const p of placed) {
       const n = this.#inFlight.get(p.op.key)! - 1
       if (n === 0) this.#inFlight.delete(p.op.key)
@@ -104,21 +124,25 @@ export class WritePath {
     }
   }
 
-  #publish(placed: Placed[], segment: Segment, offset: number, headerSize: number): void {
+  /** @internal Called by PendingWrite once its bytes are in the file. */
+  publish(placed: Placed[], segment: Segment, offset: number, headerSize: number): void {
     const core = this.#core
     const prev = this.#previous
     if (headerSize > 0) segment.dead += headerSize
     for (const p of placed) {
       const at = offset + p.at
+      const op = p.op
       segment.noteSeq(p.seq)
-      if (p.op.type === RecordType.PUT) {
-        if (core.index.set(p.op.key, segment.id, at, p.size, p.op.expires, p.seq, prev)) core.markDead(prev)
+      if (op.type === RecordType.PUT) {
+        if (core.index.set(op.key, segment.id, at, p.size, op.expires, p.seq, prev)) core.markDead(prev)
+        // Write-through: a value just written is the likeliest to be read (or compared) next.
+        if (op.value!.length <= WRITE_THROUGH_LIMIT) core.cache.set(segment.id, at, Buffer.from(op.value!))
       } else {
         segment.dead += p.size // a tombstone is dead weight from birth
-        if (core.index.delete(p.op.key, prev)) core.markDead(prev)
+        if (core.index.delete(op.key, prev)) core.markDead(prev)
       }
     }
-    this.#release(placed)
+    this.release(placed)
   }
 
   // ---- write buffer -------------------------------------------------------

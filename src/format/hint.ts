@@ -73,8 +73,46 @@ export function encodeHint(replaces: readonly number[], entries: readonly HintEn
   return buf
 }
 
-/** Decodes and verifies a hint file; throws CORRUPTION on any damage. */
-export function decodeHint(buf: Buffer, file: string): Hint {
+/** Called per entry by visitHint; `buf[keyStart..keyEnd)` is the key. */
+export type HintVisitor = (
+  buf: Buffer,
+  keyStart: number,
+  keyEnd: number,
+  type: number,
+  seq: number,
+  expires: number,
+  offset: number,
+  size: number,
+) => void
+
+/**
+ * Verifies a hint file, then walks its entries without allocating per entry
+ * (opening a large database visits millions). Returns the replaced segment ids.
+ * Throws CORRUPTION before visiting anything if the file is damaged.
+ */
+export function visitHint(buf: Buffer, file: string, visit: HintVisitor): number[] {
+  const { replaces, entriesStart, end } = checkHint(buf, file)
+  let at = entriesStart
+  while (at < end) {
+    const keyLength = buf.readUInt32BE(at + 25)
+    const keyStart = at + ENTRY_HEADER_SIZE
+    visit(
+      buf,
+      keyStart,
+      keyStart + keyLength,
+      buf[at]!,
+      buf.readUInt32BE(at + 1) * TWO_32 + buf.readUInt32BE(at + 5),
+      buf.readUInt32BE(at + 9) * TWO_32 + buf.readUInt32BE(at + 13),
+      buf.readUInt32BE(at + 17),
+      buf.readUInt32BE(at + 21),
+    )
+    at = keyStart + keyLength
+  }
+  return replaces
+}
+
+/** Checks checksum and structure; returns where the entries are. */
+function checkHint(buf: Buffer, file: string): { replaces: number[]; entriesStart: number; end: number } {
   checkFileHeader(buf, HINT_MAGIC, file)
   if (buf.length < FILE_HEADER_SIZE + 4 + TRAILER_SIZE) throw corruption('hint file is truncated', file, buf.length)
   const crcAt = buf.length - 4
@@ -87,21 +125,24 @@ export function decodeHint(buf: Buffer, file: string): Hint {
   if (at + replaceCount * 4 > end) throw corruption('hint replaces list overruns the file', file, at)
   const replaces: number[] = []
   for (let i = 0; i < replaceCount; i++, at += 4) replaces.push(buf.readUInt32BE(at))
-  const entries: HintEntry[] = []
+  const entriesStart = at
+  let n = 0
   while (at < end) {
     if (at + ENTRY_HEADER_SIZE > end) throw corruption('hint entry is truncated', file, at)
     const keyLength = buf.readUInt32BE(at + 25)
     if (at + ENTRY_HEADER_SIZE + keyLength > end) throw corruption('hint key overruns the file', file, at)
-    entries.push({
-      type: buf[at]!,
-      seq: buf.readUInt32BE(at + 1) * TWO_32 + buf.readUInt32BE(at + 5),
-      expires: buf.readUInt32BE(at + 9) * TWO_32 + buf.readUInt32BE(at + 13),
-      offset: buf.readUInt32BE(at + 17),
-      size: buf.readUInt32BE(at + 21),
-      key: buf.subarray(at + ENTRY_HEADER_SIZE, at + ENTRY_HEADER_SIZE + keyLength),
-    })
     at += ENTRY_HEADER_SIZE + keyLength
+    n++
   }
-  if (entries.length !== count) throw corruption(`hint lists ${entries.length} entries, trailer says ${count}`, file, end)
+  if (n !== count) throw corruption(`hint lists ${n} entries, trailer says ${count}`, file, end)
+  return { replaces, entriesStart, end }
+}
+
+/** Decodes and verifies a hint file; throws CORRUPTION on any damage. */
+export function decodeHint(buf: Buffer, file: string): Hint {
+  const entries: HintEntry[] = []
+  const replaces = visitHint(buf, file, (b, keyStart, keyEnd, type, seq, expires, offset, size) => {
+    entries.push({ type, seq, expires, offset, size, key: b.subarray(keyStart, keyEnd) })
+  })
   return { replaces, entries }
 }
