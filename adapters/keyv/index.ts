@@ -11,8 +11,8 @@
  * its own namespace).
  */
 export { KeyvCask, createKeyv } from './keyv-cask.js'
-export type { CreateKeyvOptions, KeyvCaskOpts } from './keyv-cask.js'
+export type { CreateKeyvOptions, KeyvCaskOpts, SetManyResult } from './keyv-cask.js'
 export { KeyvCaskV6 } from './keyv6.js'
-export type { KeyvCaskCapability, KeyvCaskV6Entry } from './keyv6.js'
+export type { KeyvCaskCapability, KeyvCaskV6Entry, KeyvCaskV6GetResult } from './keyv6.js'
 export type { KeyvCaskOptions, LocationOrOptions } from './store.js'
 export { KeyvCask as default } from './keyv-cask.js'

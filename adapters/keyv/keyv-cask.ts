@@ -17,13 +17,20 @@
  * carries `dialect: 'sqlite'` so Keyv 5 enables `keyv.iterator()`.
  */
 import { EventEmitter } from 'node:events'
-import { Keyv, type KeyvOptions } from 'keyv'
+import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
 import type { CaskDB } from '../../src/db.js'
 import { encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
 import { normalizeNamespace } from './codec.js'
 
 /** `opts` as Keyv 5 sees it: the options given, plus the dialect that unlocks iteration. */
 export type KeyvCaskOpts = KeyvCaskOptions & { dialect: 'sqlite'; [name: string]: unknown }
+
+/**
+ * `boolean[]` at runtime. Keyv 5's `KeyvStoreAdapter` type declares `setMany`
+ * as `Promise<void>` although Keyv 5 returns the store's result from
+ * `keyv.setMany`; the intersection keeps the class assignable to that type.
+ */
+export type SetManyResult = boolean[] & void
 
 /** Keyv 5 ttl (relative ms) → absolute expiry. 0, Infinity, NaN, non-numbers: no expiry. */
 function expiryFromTtl(ttl: unknown, now: number): Expiry {
@@ -32,7 +39,7 @@ function expiryFromTtl(ttl: unknown, now: number): Expiry {
   return now + ttl
 }
 
-export class KeyvCask extends EventEmitter {
+export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
   /** Keyv 5 reads `opts.dialect` (and the test suite assigns `opts.deserialize`). */
   opts: KeyvCaskOpts
   /** Set by Keyv to its own namespace; scopes get/set/clear/iterator. `undefined` is a partition of its own. */
@@ -67,12 +74,14 @@ export class KeyvCask extends EventEmitter {
     return encodeKey(this.#store.prefix(ns), k)
   }
 
-  async get(key: string): Promise<unknown> {
-    return this.#store.get(this.#key(key))
+  /** The stored value (Keyv's serialized string, or whatever was set), or undefined. */
+  async get<Value = unknown>(key: string): Promise<StoredData<Value> | undefined> {
+    return (await this.#store.get(this.#key(key))) as StoredData<Value> | undefined
   }
 
-  async getMany(keys: string[]): Promise<unknown[]> {
-    return this.#store.getMany(keys.map((k) => this.#key(k)))
+  /** Values aligned with `keys`, undefined where missing or expired. */
+  async getMany<Value = unknown>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    return (await this.#store.getMany(keys.map((k) => this.#key(k)))) as Array<StoredData<Value | undefined>>
   }
 
   /** Resolves `true` once the write is handed to the OS (or synced, with `sync: true`). */
@@ -81,13 +90,13 @@ export class KeyvCask extends EventEmitter {
     return true
   }
 
-  /** Atomic: all entries are written or none. */
-  async setMany(entries: { key: string; value: unknown; ttl?: number }[]): Promise<boolean[]> {
+  /** Atomic: all entries are written or none. Resolves one `true` per entry (Keyv 5 returns it from `keyv.setMany`). */
+  async setMany(entries: { key: string; value: unknown; ttl?: number }[]): Promise<SetManyResult> {
     const now = this.#store.now()
     await this.#store.putMany(
       entries.map((e) => ({ recordKey: this.#key(e.key), value: e.value, expires: expiryFromTtl(e.ttl, now) })),
     )
-    return entries.map(() => true)
+    return entries.map(() => true) as SetManyResult
   }
 
   /** Expiry-aware: an expired key is absent. */
@@ -119,10 +128,10 @@ export class KeyvCask extends EventEmitter {
    * Live entries of `namespace` (default: the current one) in key order, as
    * `[namespace:key, storedValue]` — the shape Keyv 5's iterator expects.
    */
-  async *iterator(...args: [namespace?: string]): AsyncGenerator<[string, unknown], void, undefined> {
+  async *iterator<Value = unknown>(...args: [namespace?: string]): AsyncGenerator<[string, Value], void, undefined> {
     const ns = normalizeNamespace(args.length > 0 ? args[0] : this.namespace)
     const head = ns === undefined ? '' : `${ns}:`
-    for await (const [key, value] of this.#store.entries(this.#store.prefix(ns))) yield [head + key, value]
+    for await (const [key, value] of this.#store.entries(this.#store.prefix(ns))) yield [head + key, value as Value]
   }
 
   /** Removes expired entries now (all namespaces; see `clearExpiredInterval`). Returns how many. */

@@ -46,11 +46,18 @@ export interface KeyvCaskCapability {
 }
 
 /** An entry for `setMany`: `expires` is absolute ms since the epoch. */
-export interface KeyvCaskV6Entry {
+export interface KeyvCaskV6Entry<Value = unknown> {
   key: string
-  value: unknown
+  value: Value
   expires?: number
 }
+
+/**
+ * What `get` returns, typed as keyv 6 types it (`KeyvStorageGetResult`): Keyv 6
+ * stores its serialized string, or its `{ value, expires }` envelope when
+ * serialization is off. Other values set directly come back as they went in.
+ */
+export type KeyvCaskV6GetResult<Value> = { value?: Value; expires?: number | undefined } | string | undefined
 
 /** Keyv 6 absolute expiry → engine expiry. Non-numbers, NaN and Infinity: no expiry. */
 function expiry(expires: unknown): Expiry {
@@ -89,6 +96,15 @@ export class KeyvCaskV6 extends EventEmitter {
     return { compatible: true, store: 'keyvStorage', methods, expires: true }
   }
 
+  // Narrowed from Function[] so the class also satisfies keyv 6's IEventEmitter type.
+  override listeners(eventName: string | symbol): Array<(...args: unknown[]) => void> {
+    return super.listeners(eventName) as Array<(...args: unknown[]) => void>
+  }
+
+  override rawListeners(eventName: string | symbol): Array<(...args: unknown[]) => void> {
+    return super.rawListeners(eventName) as Array<(...args: unknown[]) => void>
+  }
+
   #report(err: unknown): boolean {
     if (this.listenerCount('error') === 0) return false
     this.emit('error', err)
@@ -99,12 +115,14 @@ export class KeyvCaskV6 extends EventEmitter {
     return encodeKey(this.#store.prefix(this.namespace), keyString(key))
   }
 
-  async get(key: string): Promise<unknown> {
-    return this.#store.get(this.#key(key))
+  /** The stored value, or undefined if missing or expired. */
+  async get<Value = unknown>(key: string): Promise<KeyvCaskV6GetResult<Value>> {
+    return (await this.#store.get(this.#key(key))) as KeyvCaskV6GetResult<Value>
   }
 
-  async getMany(keys: string[]): Promise<unknown[]> {
-    return this.#store.getMany(keys.map((k) => this.#key(k)))
+  /** Values aligned with `keys`, undefined where missing or expired. */
+  async getMany<Value = unknown>(keys: string[]): Promise<Array<KeyvCaskV6GetResult<Value | undefined>>> {
+    return (await this.#store.getMany(keys.map((k) => this.#key(k)))) as Array<KeyvCaskV6GetResult<Value | undefined>>
   }
 
   /**
@@ -118,7 +136,7 @@ export class KeyvCaskV6 extends EventEmitter {
   }
 
   /** Atomic: all entries are written or none. */
-  async setMany(entries: KeyvCaskV6Entry[]): Promise<boolean[]> {
+  async setMany<Value = unknown>(entries: KeyvCaskV6Entry<Value>[]): Promise<boolean[]> {
     await this.#store.putMany(entries.map((e) => ({ recordKey: this.#key(e.key), value: e.value, expires: expiry(e.expires) })))
     return entries.map(() => true)
   }
@@ -146,9 +164,9 @@ export class KeyvCaskV6 extends EventEmitter {
   }
 
   /** Live entries of `namespace` (default: the current one) in key order, as `[key, storedValue]`. */
-  async *iterator(...args: [namespace?: string]): AsyncGenerator<[string, unknown], void, undefined> {
+  async *iterator<Value = unknown>(...args: [namespace?: string]): AsyncGenerator<[string, Value], void, undefined> {
     const prefix = this.#store.prefix(args.length > 0 ? args[0] : this.namespace)
-    yield* this.#store.entries(prefix)
+    yield* this.#store.entries(prefix) as AsyncGenerator<[string, Value], void, undefined>
   }
 
   /** Removes expired entries now (all namespaces; see `clearExpiredInterval`). Returns how many. */

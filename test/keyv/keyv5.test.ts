@@ -5,7 +5,7 @@
 import test from 'tape'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import Keyv from 'keyv'
+import Keyv, { type KeyvStoreAdapter } from 'keyv'
 import KeyvCaskDefault, { KeyvCask, createKeyv } from '../../adapters/keyv/index.js'
 import { isCaskError } from '../../src/index.js'
 import { ManualClock } from '../helpers/clock.js'
@@ -21,7 +21,8 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 
 test('keyv5: default and named export are the same class; opts carries the sqlite dialect', async (t) => {
   t.equal(KeyvCaskDefault, KeyvCask)
-  const store = new KeyvCask(tempPath())
+  // Type-level: the class is a keyv 5 KeyvStoreAdapter (so cacheable, got... accept it without casts).
+  const store: KeyvStoreAdapter & KeyvCask = new KeyvCask(tempPath())
   t.equal(store.opts.dialect, 'sqlite')
   t.equal(typeof store.opts.location, 'string')
   const keyv = new Keyv({ store })

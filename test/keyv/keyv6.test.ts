@@ -8,7 +8,7 @@
  */
 import test from 'tape'
 import { randomUUID } from 'node:crypto'
-import Keyv6 from 'keyv6'
+import Keyv6, { type KeyvStorageAdapter } from 'keyv6'
 import { KeyvCask, KeyvCaskV6 } from '../../adapters/keyv/index.js'
 import { ManualClock } from '../helpers/clock.js'
 import { tempPath } from '../helpers/tmp.js'
@@ -167,7 +167,8 @@ test('v6 storage disconnect: resolves, is idempotent, later calls reject', async
 })
 
 test('v6 capabilities: expires true, every storage method async', (t) => {
-  const s = store()
+  // Type-level: the class is a keyv 6 KeyvStorageAdapter.
+  const s: KeyvStorageAdapter & KeyvCaskV6 = store()
   const cap = s.capabilities
   t.equal(cap.expires, true)
   t.equal(cap.compatible, true)
