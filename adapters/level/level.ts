@@ -24,7 +24,7 @@ import type {
 import { CaskDB, type BatchOperation, type CompactionResult, type ReadOptions, type Stats } from '../../src/db.js'
 import type { CaskIterator, IteratorOptions } from '../../src/iterator.js'
 import type { Snapshot } from '../../src/snapshot.js'
-import type { CaskOptions } from '../../src/options.js'
+import { DEFAULTS, type CaskOptions } from '../../src/options.js'
 import { ModuleError, mapErrors, notOpenError, snapshotNotOpenError, toLevelError } from './errors.js'
 import { convert, fromBuffer, type Native } from './formats.js'
 import {
@@ -84,25 +84,17 @@ export interface CaskGetOptions<K, V> extends AbstractGetOptions<K, V> {
   fillCache?: boolean
 }
 
-/** Names of the engine options taken from constructor and open() options. */
-const ENGINE_OPTIONS = [
-  'sync',
-  'syncInterval',
-  'writeBuffer',
-  'writeBufferSize',
-  'flushInterval',
-  'cacheSize',
-  'maxSegmentSize',
-  'maxKeySize',
-  'maxValueSize',
-  'skipUnchangedWrites',
-  'autoCompact',
-  'compactionMinDeadRatio',
-  'compactionMinDeadBytes',
-  'fileMode',
+/**
+ * Names of the engine options taken from constructor and open() options:
+ * every option the engine has a default for (so new engine options pass
+ * through unchanged), plus its injectable file layer and clock.
+ * createIfMissing / errorIfExists go to the engine's open() instead.
+ */
+const ENGINE_OPTIONS: readonly string[] = [
+  ...Object.keys(DEFAULTS).filter((name) => name !== 'createIfMissing' && name !== 'errorIfExists'),
   'fs',
   'clock',
-] as const satisfies readonly (keyof CaskEngineOptions)[]
+]
 
 function engineOptions(options: Record<string, unknown>): CaskEngineOptions {
   const picked: Record<string, unknown> = {}
@@ -130,11 +122,14 @@ const STAT_PROPERTIES: Record<string, keyof Stats> = {
 /** An explicit snapshot: an engine Snapshot (O(1), copy-on-write index root). */
 export class CaskLevelSnapshot extends (AbstractSnapshot as unknown as new (options: { owner: object }) => AbstractSnapshot) {
   readonly #snapshot: Snapshot
+  /** @internal The root database whose engine made the snapshot (sublevels delegate to it). */
+  readonly root: object
 
   /** @internal Use `db.snapshot()`. */
-  constructor(options: { owner: object }, snapshot: Snapshot) {
+  constructor(options: { owner: object }, snapshot: Snapshot, root: object) {
     super(options)
     this.#snapshot = snapshot
+    this.root = root
   }
 
   /** @internal The engine snapshot. */
@@ -321,8 +316,12 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
   }
 
   #snapshotOf(snapshot: unknown): Snapshot {
-    if (!(snapshot instanceof CaskLevelSnapshot)) {
-      throw new TypeError('The snapshot option must be a snapshot created by this CaskLevel database')
+    // A snapshot of another database would resolve its index entries against
+    // this database's files, so it is refused rather than read.
+    if (!(snapshot instanceof CaskLevelSnapshot) || snapshot.root !== this) {
+      throw new ModuleError('The snapshot option must be a snapshot of this database or one of its sublevels', {
+        code: 'LEVEL_INVALID_SNAPSHOT',
+      })
     }
     return snapshot.engine
   }
@@ -384,7 +383,7 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
 
   _snapshot(options: { owner: object }): CaskLevelSnapshot {
     const db = this.#engine()
-    return new CaskLevelSnapshot(options, mapErrors(() => db.snapshot()))
+    return new CaskLevelSnapshot(options, mapErrors(() => db.snapshot()), this)
   }
 
   // ---- writes ----------------------------------------------------------------
