@@ -51,8 +51,21 @@ export interface Slot {
   open: boolean
 }
 
-const slots = new Map<string, Slot>()
-const closing = new Map<string, Promise<void>>()
+interface Registry {
+  slots: Map<string, Slot>
+  closing: Map<string, Promise<void>>
+}
+
+// Kept on globalThis so the ESM and CommonJS builds, if both get loaded into
+// one process, still share one engine per directory (the engine's directory
+// lock would refuse a second one).
+const REGISTRY = Symbol.for('caskdb.keyv.engines.v1')
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY] as Registry | undefined) ?? {
+  slots: new Map(),
+  closing: new Map(),
+}
+;(globalThis as Record<symbol, unknown>)[REGISTRY] = registry
+const { slots, closing } = registry
 
 /**
  * The directory a location names, with symlinks resolved where they exist,
