@@ -11,7 +11,7 @@
  */
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level'
 import type { CaskIterator, Entry } from '../../src/iterator.js'
-import { mapErrors } from './errors.js'
+import { mapErrors, toLevelError } from './errors.js'
 import { fromBuffer, type FromBuffer, type Native } from './formats.js'
 
 /** The options abstract-level hands to `_iterator` / `_keys` / `_values` (range already encoded). */
@@ -48,22 +48,45 @@ export class CaskLevelIterator extends AbstractIterator<Db, Native, Native> {
     this.#value = fromBuffer(options.valueEncoding)
   }
 
+  /** Converts in place: the engine hands out a fresh array per entry. */
   #convert(entry: Entry): Pair {
-    const [k, v] = entry
-    return [k === undefined ? undefined : this.#key(k), v === undefined ? undefined : this.#value(v)]
+    const pair = entry as unknown as Pair
+    const k = entry[0]
+    const v = entry[1]
+    if (k !== undefined) pair[0] = this.#key(k)
+    if (v !== undefined) pair[1] = this.#value(v)
+    return pair
+  }
+
+  #convertAll(entries: Entry[]): Pair[] {
+    for (let i = 0; i < entries.length; i++) this.#convert(entries[i]!)
+    return entries as unknown as Pair[]
   }
 
   async _next(): Promise<Pair | undefined> {
-    const entry = mapErrors(() => this.#it.nextSync())
+    let entry: Entry | undefined
+    try {
+      entry = this.#it.nextSync()
+    } catch (err) {
+      throw toLevelError(err)
+    }
     return entry === undefined ? undefined : this.#convert(entry)
   }
 
   async _nextv(size: number): Promise<Pair[]> {
-    return mapErrors(() => this.#it.nextvSync(size)).map((entry) => this.#convert(entry))
+    return this.#convertAll(this.#take(size))
   }
 
   async _all(): Promise<Pair[]> {
-    return mapErrors(() => this.#it.nextvSync(Number.POSITIVE_INFINITY)).map((entry) => this.#convert(entry))
+    return this.#convertAll(this.#take(Number.POSITIVE_INFINITY))
+  }
+
+  #take(size: number): Entry[] {
+    try {
+      return this.#it.nextvSync(size)
+    } catch (err) {
+      throw toLevelError(err)
+    }
   }
 
   _seek(target: Native): void {
@@ -87,16 +110,34 @@ export class CaskLevelKeyIterator extends AbstractKeyIterator<Db, Native> {
   }
 
   async _next(): Promise<Native | undefined> {
-    const entry = mapErrors(() => this.#it.nextSync())
+    let entry: Entry | undefined
+    try {
+      entry = this.#it.nextSync()
+    } catch (err) {
+      throw toLevelError(err)
+    }
     return entry === undefined ? undefined : this.#key(entry[0]!)
   }
 
   async _nextv(size: number): Promise<Native[]> {
-    return mapErrors(() => this.#it.nextvSync(size)).map((entry) => this.#key(entry[0]!))
+    return this.#take(size)
   }
 
   async _all(): Promise<Native[]> {
-    return mapErrors(() => this.#it.nextvSync(Number.POSITIVE_INFINITY)).map((entry) => this.#key(entry[0]!))
+    return this.#take(Number.POSITIVE_INFINITY)
+  }
+
+  /** Up to `size` keys, converted in place in the engine's fresh array. */
+  #take(size: number): Native[] {
+    let entries: Entry[]
+    try {
+      entries = this.#it.nextvSync(size)
+    } catch (err) {
+      throw toLevelError(err)
+    }
+    const out = entries as unknown as Native[]
+    for (let i = 0; i < entries.length; i++) out[i] = this.#key(entries[i]![0]!)
+    return out
   }
 
   _seek(target: Native): void {
@@ -120,16 +161,34 @@ export class CaskLevelValueIterator extends AbstractValueIterator<Db, Native, Na
   }
 
   async _next(): Promise<Native | undefined> {
-    const entry = mapErrors(() => this.#it.nextSync())
+    let entry: Entry | undefined
+    try {
+      entry = this.#it.nextSync()
+    } catch (err) {
+      throw toLevelError(err)
+    }
     return entry === undefined ? undefined : this.#value(entry[1]!)
   }
 
   async _nextv(size: number): Promise<Native[]> {
-    return mapErrors(() => this.#it.nextvSync(size)).map((entry) => this.#value(entry[1]!))
+    return this.#take(size)
   }
 
   async _all(): Promise<Native[]> {
-    return mapErrors(() => this.#it.nextvSync(Number.POSITIVE_INFINITY)).map((entry) => this.#value(entry[1]!))
+    return this.#take(Number.POSITIVE_INFINITY)
+  }
+
+  /** Up to `size` values, converted in place in the engine's fresh array. */
+  #take(size: number): Native[] {
+    let entries: Entry[]
+    try {
+      entries = this.#it.nextvSync(size)
+    } catch (err) {
+      throw toLevelError(err)
+    }
+    const out = entries as unknown as Native[]
+    for (let i = 0; i < entries.length; i++) out[i] = this.#value(entries[i]![1]!)
+    return out
   }
 
   _seek(target: Native): void {

@@ -328,7 +328,13 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
 
   _getSync(key: Native, options: PrivateReadOptions): Native | undefined {
     const db = this.#engine()
-    return mapErrors(() => convert(db.getSync(key, this.#readOptions(options)), options.valueEncoding))
+    let value: Buffer | undefined
+    try {
+      value = db.getSync(key, this.#readOptions(options))
+    } catch (err) {
+      throw toLevelError(err)
+    }
+    return value === undefined ? undefined : convert(value, options.valueEncoding)
   }
 
   async _get(key: Native, options: PrivateReadOptions): Promise<Native | undefined> {
