@@ -9,6 +9,7 @@ import Keyv, { type KeyvStoreAdapter } from 'keyv'
 import KeyvCaskDefault, { KeyvCask, createKeyv } from '../../adapters/keyv/index.js'
 import { isCaskError } from '../../src/index.js'
 import { ManualClock } from '../helpers/clock.js'
+import { FaultyFs } from '../helpers/faulty-fs.js'
 import { tempDir, tempPath } from '../helpers/tmp.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -293,4 +294,22 @@ test('keyv5: the store refuses keys the engine cannot hold, and Keyv reports it'
   t.equal(await keyv.set('x'.repeat(40), 'v'), false)
   t.ok(isCaskError(errors[0], 'INVALID_KEY'), 'INVALID_KEY reaches the error event')
   await keyv.disconnect()
+})
+
+test('keyv5: background engine errors reach the error listeners of every adapter sharing the engine', async (t) => {
+  const faulty = new FaultyFs({ kind: 'fsync', nth: 1, sticky: true })
+  const clock = new ManualClock()
+  const location = tempPath()
+  const a = new Keyv({ store: new KeyvCask({ location, fs: faulty.fs, clock, syncInterval: 1000 }), namespace: 'a' })
+  const b = new Keyv({ store: new KeyvCask({ location, fs: faulty.fs, clock }), namespace: 'b' })
+  const heard: string[] = []
+  a.on('error', () => heard.push('a'))
+  b.on('error', () => heard.push('b'))
+  await a.set('k', 'v')
+  clock.advance(1000)
+  for (let i = 0; i < 50 && heard.length < 2; i++) await sleep(5)
+  t.same(heard.sort(), ['a', 'b'], 'the failed background fsync was reported to both')
+  t.ok(faulty.injected >= 1)
+  faulty.fault = undefined
+  await Promise.allSettled([a.disconnect(), b.disconnect()])
 })

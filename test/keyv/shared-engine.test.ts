@@ -3,7 +3,8 @@
  * engine: opened once, closed by the last disconnect.
  */
 import test from 'tape'
-import { mkdirSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, relative } from 'node:path'
 import Keyv from 'keyv'
 import { KeyvCask, KeyvCaskV6 } from '../../adapters/keyv/index.js'
@@ -165,4 +166,17 @@ test('namespaces: data written through the Keyv 5 adapter reads through the Keyv
   t.same(await collect(v5.iterator('shared')), [['shared:k', 'from v5'], ['shared:k2', 'from v6']])
   t.same(await collect(v6.iterator()), [['k', 'from v5'], ['k2', 'from v6']])
   await Promise.all([v5.disconnect(), v6.disconnect()])
+})
+
+test('shared engine: the CommonJS build and this (ESM) code share one engine per directory', { skip: !existsSync(join(import.meta.dirname, '../../dist/cjs/adapters/keyv/index.js')) }, async (t) => {
+  const require = createRequire(import.meta.url)
+  const cjs = require('../../dist/cjs/adapters/keyv/index.js') as { KeyvCask: typeof KeyvCask }
+  t.notEqual(cjs.KeyvCask, KeyvCask, 'two copies of the class')
+  const location = tempPath()
+  const a = new KeyvCask(location)
+  const b = new cjs.KeyvCask(location)
+  await a.set('k', 'from esm')
+  t.equal(await b.get('k'), 'from esm', 'no LOCKED error: one engine')
+  t.equal(await b.getEngine(), await a.getEngine())
+  await Promise.all([a.disconnect(), b.disconnect()])
 })
