@@ -14,7 +14,7 @@ import { DirectoryLock } from './lock.js'
 import { hasDatabase, recover, type RecoveryReport } from './recovery.js'
 import { GroupCommit } from './log/group-commit.js'
 import { sealSegment } from './log/seal.js'
-import type { Segment } from './log/segment.js'
+import { parseSegmentFileName, type Segment } from './log/segment.js'
 import { WritePath, type Op } from './write-path.js'
 import { RecordType } from './format/record.js'
 import { indexKey, keyBytes, valueBytes } from './bytes.js'
@@ -177,17 +177,28 @@ export class CaskDB extends EventEmitter {
     return repairDirectory(options.fs ?? nodeFileSystem, resolvePath(location), options.fileMode ?? 0o644)
   }
 
-  /** Deletes a database directory. Refuses while it is open in this process. */
+  /**
+   * Deletes a database: its data, hint and lock files, `lost/`, then the
+   * directory if nothing else is left in it. Files caskdb did not create are
+   * left alone. Refuses while the database is open (LOCKED).
+   */
   static async destroy(location: string, options: { fs?: FileSystem } = {}): Promise<void> {
     if (typeof location !== 'string' || location === '') {
       throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'location must be a non-empty string')
     }
     const fs = options.fs ?? nodeFileSystem
-    const lock = new DirectoryLock(fs, location)
-    if (!(await fs.exists(location))) return
+    const dir = resolvePath(location)
+    if (!(await fs.exists(dir))) return
+    const lock = new DirectoryLock(fs, dir)
     await lock.acquire()
-    await lock.release()
-    await fs.rmrf(location)
+    try {
+      for (const name of await fs.readdir(dir)) {
+        if (name === 'lost' || parseSegmentFileName(name) !== undefined) await fs.rmrf(join(dir, name))
+      }
+    } finally {
+      await lock.release()
+    }
+    if ((await fs.readdir(dir)).length === 0) await fs.rmrf(dir)
   }
 
   constructor(location: string, options: CaskOptions = {}) {
@@ -374,7 +385,7 @@ export class CaskDB extends EventEmitter {
     const snapshot = options?.snapshot
     if (snapshot === undefined) return core.liveView()
     if (!(snapshot instanceof Snapshot)) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'snapshot must come from db.snapshot()')
-    snapshot.assertOpen()
+    snapshot.assertUsableBy(core)
     return snapshot.view
   }
 

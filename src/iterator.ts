@@ -73,7 +73,7 @@ export class CaskIterator implements AsyncIterable<Entry> {
     this.#keys = options.keys !== false
     this.#values = options.values !== false
     if (options.snapshot !== undefined) {
-      options.snapshot.assertOpen()
+      options.snapshot.assertUsableBy(core)
       this.#view = options.snapshot.view
       core.addReader(this, options.snapshot.epoch)
     } else {

@@ -24,6 +24,7 @@ import type {
 import { CaskDB, type BatchOperation, type CompactionResult, type ReadOptions, type Stats } from '../../src/db.js'
 import type { CaskIterator, IteratorOptions } from '../../src/iterator.js'
 import type { Snapshot } from '../../src/snapshot.js'
+import type { RepairReport } from '../../src/repair.js'
 import { DEFAULTS, type CaskOptions } from '../../src/options.js'
 import { ModuleError, mapErrors, notOpenError, snapshotNotOpenError, toLevelError } from './errors.js'
 import { convert, fromBuffer, type Native } from './formats.js'
@@ -217,23 +218,20 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
   }
 
   /**
-   * Repairs the database at `location` as far as caskdb can: opening runs
-   * crash recovery (torn tails of data files are cut off, missing or damaged
-   * hint files rebuilt, temporary files removed), then every data file is
-   * scanned. Returns the damage that recovery could not fix (checksum
-   * failures in the middle of a data file), empty if none. The database must
-   * exist and must not be open.
+   * Repairs the database at `location` (like classic-level's `repair`): every
+   * intact record is kept, damaged data files are rewritten without their
+   * damaged stretches and the originals moved into `<location>/lost/`; then an
+   * open runs crash recovery (torn tails cut, hint files rebuilt). Resolves with
+   * what was repaired. The database must exist and must not be open.
    */
-  static async repair(location: string): Promise<{ file: string; offset: number; message: string }[]> {
+  static async repair(location: string): Promise<RepairReport> {
     assertLocation(location)
-    const db = new CaskDB(location, { autoCompact: false })
     try {
+      const report = await CaskDB.repair(location)
+      const db = new CaskDB(location, { autoCompact: false })
       await db.open({ createIfMissing: false })
-      try {
-        return await db.verify()
-      } finally {
-        await db.close()
-      }
+      await db.close()
+      return report
     } catch (err) {
       throw toLevelError(err)
     }

@@ -53,3 +53,17 @@ test('closing the database closes its snapshots and iterators', async (t) => {
   t.equal(snap.closed, true)
   t.throws(() => it.nextSync(), /closed/)
 })
+
+test('a snapshot of another database is refused, not read against the wrong files', async (t) => {
+  const a = await CaskDB.open(tempPath())
+  const b = await CaskDB.open(tempPath())
+  await a.put('key', 'AAAA')
+  await b.put('key', 'BBBB')
+  const snap = a.snapshot()
+  const err = await b.get('key', { snapshot: snap }).catch((e: CaskError) => e)
+  t.equal((err as CaskError).code, ErrorCodes.INVALID_ARGUMENT, 'get refuses it')
+  t.throws(() => b.iterator({ snapshot: snap }), /another database/, 'iterator refuses it')
+  snap.close()
+  await a.close()
+  await b.close()
+})

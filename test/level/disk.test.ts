@@ -205,13 +205,15 @@ test('repair', async (t) => {
   for (let i = 0; i < 50; i++) await db.put(`k${String(i).padStart(2, '0')}`, `${value}${i}`)
   await db.close()
 
-  t.same(await CaskLevel.repair(location), [], 'a healthy database: no damage')
+  t.same((await CaskLevel.repair(location)).repairedFiles, [], 'a healthy database: nothing to repair')
 
   // A torn write at the end of the newest data file, as a crash would leave it.
   const dataFiles = readdirSync(location).filter((f) => f.endsWith('.data')).sort()
   t.ok(dataFiles.length > 1, `several data files (${dataFiles.length})`)
   appendFileSync(join(location, dataFiles[dataFiles.length - 1]!), Buffer.from('torn record bytes'))
-  t.same(await CaskLevel.repair(location), [], 'the torn tail is cut off')
+  const report = await CaskLevel.repair(location)
+  t.same(report.repairedFiles, [dataFiles[dataFiles.length - 1]], 'the file with the torn tail was rewritten')
+  t.ok(existsSync(join(location, 'lost')), 'its original kept in lost/')
 
   await db.open()
   const entries = await db.iterator().all()
