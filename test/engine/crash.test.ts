@@ -79,8 +79,9 @@ async function check(t: test.Test, location: string, acked: Set<number>, issuedB
   t.ok(accepts, 'accepts writes after recovery')
 }
 
-for (const mode of ['sync', 'default']) {
-  test(`kill -9 while writing (${mode === 'sync' ? 'sync: true' : 'default mode'}), ${rounds} rounds`, async (t) => {
+const labels: Record<string, string> = { sync: 'sync: true', default: 'default mode', interval: 'syncInterval: 20' }
+for (const mode of ['sync', 'default', 'interval']) {
+  test(`kill -9 while writing (${labels[mode]}), ${rounds} rounds`, async (t) => {
     const location = tempPath()
     const acked = new Set<number>()
     let start = 0
