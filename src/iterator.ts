@@ -6,8 +6,9 @@
 import { CaskError, ErrorCodes } from './errors.js'
 import type { ReadView, StoreCore } from './core.js'
 import { boundKey, keyFromIndex } from './bytes.js'
-import { newEntry, type IndexCursor, type KeyRange } from './index/ordered-index.js'
+import { newEntry, type IndexCursor, type IndexEntry, type KeyRange } from './index/ordered-index.js'
 import type { Snapshot } from './snapshot.js'
+import { ReadAhead } from './log/read-ahead.js'
 
 export interface RangeOptions {
   gt?: Uint8Array | string
@@ -61,6 +62,7 @@ export class CaskIterator implements AsyncIterable<Entry> {
   readonly #values: boolean
   readonly #onClose: (it: CaskIterator) => void
   readonly #entry = newEntry()
+  readonly #readAhead = new ReadAhead()
   #count = 0
   #closed = false
 
@@ -99,12 +101,20 @@ export class CaskIterator implements AsyncIterable<Entry> {
       if (entry.expires !== 0 && entry.expires <= now) continue
       let value: Buffer | undefined
       if (this.#values) {
-        value = this.#core.readValue(entry, this.#view.buffers, false)
+        value = this.#read(entry)
         if (value === undefined) continue
       }
       this.#count++
       return [this.#keys ? keyFromIndex(key) : undefined, value]
     }
+  }
+
+  #read(entry: IndexEntry): Buffer | undefined {
+    const core = this.#core
+    if (entry.seg < 0) return core.readValue(entry, this.#view.buffers, false)
+    const cached = core.cache.peek(entry.seg, entry.offset)
+    if (cached !== undefined) return Buffer.from(cached)
+    return this.#readAhead.value(core.fs, core.segmentFor(entry.seg), entry.offset, entry.size)
   }
 
   nextvSync(size: number): Entry[] {

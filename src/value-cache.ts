@@ -34,6 +34,11 @@ export class ValueCache {
     return value
   }
 
+  /** A lookup that neither counts as a hit or miss nor refreshes recency (scans must not churn the LRU). */
+  peek(segment: number, offset: number): Buffer | undefined {
+    return this.#lru?.peek(positionKey(segment, offset))
+  }
+
   set(segment: number, offset: number, value: Buffer): void {
     this.#lru?.set(positionKey(segment, offset), value)
   }
