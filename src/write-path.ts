@@ -183,12 +183,15 @@ export class WritePath {
 
   /** Writes the current buffer generation as one atomic group; only final values of keys. */
   flushBuffer(sync: boolean): Promise<void> {
-    const previous = this.#flushing ?? Promise.resolve()
+    // A failed earlier flush does not fail this one: its generation is still queued and retried here.
+    const previous = (this.#flushing ?? Promise.resolve()).catch(() => undefined)
     const next = previous.then(() => this.#flushGeneration(sync))
-    this.#flushing = next.finally(() => {
+    const tracked = next.finally(() => {
       if (this.#flushing === tracked) this.#flushing = undefined
     })
-    const tracked = this.#flushing
+    // The caller gets `next` and its failure; this copy only orders flushes, so it must not be an unhandled rejection.
+    tracked.catch(() => undefined)
+    this.#flushing = tracked
     return next
   }
 
