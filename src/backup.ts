@@ -34,12 +34,56 @@ async function copyFromFd(fs: FileSystem, fd: number, length: number, to: string
   }
 }
 
-async function createEmptyDir(fs: FileSystem, dir: string): Promise<void> {
-  if (await fs.exists(dir)) {
-    throw new CaskError(ErrorCodes.EXISTS, `${dir} exists; a backup never overwrites a directory, pick a new one`)
+/** Refuses an existing target: a backup or restore never overwrites a directory. */
+async function assertAbsent(fs: FileSystem, dir: string, what: string): Promise<void> {
+  let exists: boolean
+  try {
+    exists = await fs.exists(dir)
+  } catch (err) {
+    throw ioError(`checking ${dir}`, err)
   }
-  await fs.mkdir(dirname(dir))
-  await fs.mkdir(dir)
+  if (exists) throw new CaskError(ErrorCodes.EXISTS, `${dir} exists; ${what} never overwrites a directory, pick a new one`)
+}
+
+let partials = 0
+
+/**
+ * Backups and restores are built in a hidden sibling directory and renamed
+ * into place when complete, so `dir` either does not exist or holds a whole
+ * copy: a crash or failure midway never leaves a plausible-looking partial
+ * one, and two concurrent backups to one target cannot mix or delete each
+ * other's files (the second rename fails).
+ */
+async function createPartialDir(fs: FileSystem, dir: string): Promise<string> {
+  const partial = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}-${++partials}`)
+  try {
+    await fs.mkdir(dirname(dir))
+    await fs.rmrf(partial) // a leftover of a crashed process with a reused pid
+    await fs.mkdir(partial)
+  } catch (err) {
+    throw ioError(`creating ${partial}`, err)
+  }
+  return partial
+}
+
+async function publishDir(fs: FileSystem, partial: string, dir: string, what: string): Promise<void> {
+  await fs.fsyncDir(partial)
+  try {
+    await fs.rename(partial, dir)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new CaskError(ErrorCodes.EXISTS, `${dir} appeared while ${what} was written; pick a new directory`, { cause: err })
+    }
+    throw err
+  }
+  try {
+    await fs.fsyncDir(dirname(dir))
+  } catch (err) {
+    // Not durable, so not done: take it back rather than report a backup a power cut could lose.
+    await fs.rmrf(dir).catch(() => undefined)
+    throw err
+  }
 }
 
 export async function backupTo(core: StoreCore, dir: string): Promise<void> {
@@ -47,7 +91,8 @@ export async function backupTo(core: StoreCore, dir: string): Promise<void> {
   if (dir === core.dir || dir.startsWith(core.dir + '/')) {
     throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'a backup cannot be written inside the database directory')
   }
-  await createEmptyDir(fs, dir)
+  await assertAbsent(fs, dir, 'a backup')
+  const partial = await createPartialDir(fs, dir)
   // The instant of the backup: which segments, and how much of the active one.
   const sealed: Segment[] = []
   for (const segment of core.segments.values()) if (segment !== core.active) sealed.push(segment)
@@ -57,22 +102,22 @@ export async function backupTo(core: StoreCore, dir: string): Promise<void> {
   core.addReader(token)
   try {
     for (const segment of sealed) {
-      const target = join(dir, basename(segment.dataPath))
+      const target = join(partial, basename(segment.dataPath))
       try {
         await fs.link(segment.dataPath, target)
       } catch {
         await copyFromFd(fs, segment.fd, segment.size, target, core.options.fileMode)
       }
       if (segment.hinted) {
-        await fs.copyFile(segment.hintPath, join(dir, basename(segment.hintPath))).catch(() => {
+        await fs.copyFile(segment.hintPath, join(partial, basename(segment.hintPath))).catch(() => {
           // No hint: the backup's first open scans that segment instead.
         })
       }
     }
-    await copyFromFd(fs, active.fd, activeLength, join(dir, basename(active.dataPath)), core.options.fileMode)
-    await fs.fsyncDir(dir)
+    await copyFromFd(fs, active.fd, activeLength, join(partial, basename(active.dataPath)), core.options.fileMode)
+    await publishDir(fs, partial, dir, 'the backup')
   } catch (err) {
-    await fs.rmrf(dir).catch(() => undefined)
+    await fs.rmrf(partial).catch(() => undefined)
     throw err instanceof CaskError ? err : ioError(`backing up to ${dir}`, err)
   } finally {
     core.removeReader(token)
@@ -93,12 +138,23 @@ export async function restoreFrom(fs: FileSystem, backupDir: string, location: s
   if (!files.some((n) => n.endsWith(DATA_SUFFIX))) {
     throw new CaskError(ErrorCodes.NOT_FOUND, `${backupDir} does not exist or holds no caskdb data files`)
   }
-  await createEmptyDir(fs, location)
+  await assertAbsent(fs, location, 'a restore')
+  const partial = await createPartialDir(fs, location)
   try {
-    for (const name of files) await fs.copyFile(join(backupDir, name), join(location, name))
-    await fs.fsyncDir(location)
+    for (const name of files) {
+      const to = join(partial, name)
+      await fs.copyFile(join(backupDir, name), to)
+      // copyFile does not fsync: without this a power cut could empty a "restored" file.
+      const fd = fs.openSync(to, 'r')
+      try {
+        await fs.fdatasync(fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+    }
+    await publishDir(fs, partial, location, 'the restore')
   } catch (err) {
-    await fs.rmrf(location).catch(() => undefined)
-    throw ioError(`restoring into ${location}`, err)
+    await fs.rmrf(partial).catch(() => undefined)
+    throw err instanceof CaskError ? err : ioError(`restoring into ${location}`, err)
   }
 }

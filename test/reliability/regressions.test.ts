@@ -32,3 +32,68 @@ test('regression: a failed write-buffer flush rejects the flush, leaves no unhan
   t.same([(await db.get('a'))?.toString(), (await db.get('b'))?.toString()], ['1', '2'], 'the retried writes reached the disk')
   await db.close()
 })
+
+async function filled(location: string): Promise<CaskDB> {
+  const db = await CaskDB.open(location, { maxSegmentSize: 4096, autoCompact: false })
+  for (let i = 0; i < 200; i++) await db.put(`k${i}`, `value-${i}-`.repeat(4))
+  return db
+}
+
+test('regression: two concurrent backups to one directory: one completes whole, the other fails with EXISTS and deletes nothing of it', async (t) => {
+  const db = await filled(tempPath())
+  const expected = (await db.iterator().all()).length
+  const dest = join(tempDir(), 'backup')
+  const results = await Promise.allSettled([db.backup(dest), db.backup(dest)])
+  const fulfilled = results.filter((r) => r.status === 'fulfilled').length
+  const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+  t.equal(fulfilled, 1, 'one backup succeeds')
+  t.equal(rejected.length, 1, 'the other fails')
+  t.equal((rejected[0]?.reason as CaskError | undefined)?.code, 'EXISTS', 'with EXISTS')
+  const copy = await CaskDB.open(dest)
+  t.equal((await copy.iterator().all()).length, expected, 'the backup that succeeded is complete')
+  await copy.close()
+  t.same(readdirSync(join(dest, '..')), ['backup'], 'no partial directory left next to it')
+  await db.close()
+})
+
+test('regression: a backup that fails midway leaves no directory that looks like a backup', async (t) => {
+  const faulty = new FaultyFs()
+  const db = await CaskDB.open(tempPath(), { fs: faulty.fs, maxSegmentSize: 4096, autoCompact: false })
+  for (let i = 0; i < 200; i++) await db.put(`k${i}`, `value-${i}-`.repeat(4))
+  const root = tempDir()
+  // Fail the copy of the active segment, after the sealed ones were linked.
+  faulty.deny = (call) => (call.kind === 'open' && call.flags === 'wx' ? 'ENOSPC' : undefined)
+  const err = await db.backup(join(root, 'b')).catch((e: unknown) => e)
+  t.ok(err instanceof CaskError && err.code === 'IO_ERROR', `IO_ERROR (${describeError(err)})`)
+  t.same(readdirSync(root), [], 'nothing left behind')
+  // As if the process died before cleaning up: the clean-up fails too. The
+  // target must still not exist, so nobody restores an incomplete copy.
+  faulty.fault = { kind: 'rmrf', nth: faulty.counts.rmrf + 2, code: 'EIO' }
+  const crashed = await db.backup(join(root, 'crashed')).catch((e: unknown) => e)
+  t.ok(crashed instanceof CaskError, 'rejects')
+  t.notOk(readdirSync(root).includes('crashed'), 'the target directory does not exist (only a hidden partial directory)')
+  faulty.fault = undefined
+  faulty.deny = (call) => (call.kind === 'mkdir' ? 'EACCES' : undefined)
+  const err2 = await db.backup(join(root, 'c')).catch((e: unknown) => e)
+  t.ok(err2 instanceof CaskError && err2.code === 'IO_ERROR', `a directory that cannot be created is IO_ERROR too (${describeError(err2)})`)
+  faulty.deny = undefined
+  mkdirSync(join(root, 'existing'))
+  const err3 = await db.backup(join(root, 'existing')).catch((e: unknown) => e)
+  t.equal((err3 as CaskError).code, 'EXISTS', 'an existing directory is refused')
+  await db.close()
+})
+
+test('regression: two concurrent restores to one location: one completes whole, the other fails with EXISTS', async (t) => {
+  const db = await filled(tempPath())
+  const backup = join(tempDir(), 'backup')
+  await db.backup(backup)
+  await db.close()
+  const target = join(tempDir(), 'restored')
+  const results = await Promise.allSettled([CaskDB.restore(backup, target), CaskDB.restore(backup, target)])
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one restore succeeds')
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  t.equal((rejected?.reason as CaskError | undefined)?.code, 'EXISTS', 'the other fails with EXISTS')
+  const restored = await CaskDB.open(target)
+  t.equal((await restored.iterator().all()).length, 200, 'the restored database is complete')
+  await restored.close()
+})
