@@ -144,6 +144,7 @@ export class CaskDB extends EventEmitter {
   #opening: Promise<void> | undefined
   #closing: Promise<void> | undefined
   #compactionQueued = false
+  #purging: Promise<number> | undefined
   readonly #entry = newEntry()
 
   /** Opens (creating if allowed) the database at `location`. */
@@ -558,8 +559,19 @@ export class CaskDB extends EventEmitter {
     }
   }
 
-  /** Deletes expired keys now (writing tombstones), so compaction can drop them from disk. */
-  async purgeExpired(): Promise<number> {
+  /**
+   * Deletes expired keys now (writing tombstones), so compaction can drop them
+   * from disk. Resolves to how many were purged. Calls made while one runs
+   * share it, so overlapping sweeps never purge (or count) a key twice.
+   */
+  purgeExpired(): Promise<number> {
+    this.#purging ??= this.#purgeExpired().finally(() => {
+      this.#purging = undefined
+    })
+    return this.#purging
+  }
+
+  async #purgeExpired(): Promise<number> {
     const core = this.#live()
     const expired: Op[] = []
     const now = this.#clock.now()

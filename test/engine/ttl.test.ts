@@ -44,3 +44,17 @@ test('purgeExpired writes tombstones only for keys still expired', async (t) => 
   t.equal(await db.purgeExpired(), 0, 'nothing left to purge')
   await db.close()
 })
+
+test('overlapping purgeExpired calls purge each key once', async (t) => {
+  const clock = new ManualClock()
+  const db = await CaskDB.open(tempPath(), { clock })
+  for (let i = 0; i < 50; i++) await db.put(`k${i}`, 'v', { ttl: 100 })
+  clock.advance(200)
+  const counts = await Promise.all([db.purgeExpired(), db.purgeExpired(), db.purgeExpired()])
+  t.same(counts, [50, 50, 50], 'one sweep, shared')
+  t.equal(db.stats().expiredPurged, 50, 'counted once')
+  const before = db.stats().bytesWritten
+  t.equal(await db.purgeExpired(), 0)
+  t.equal(db.stats().bytesWritten, before, 'no tombstones written twice')
+  await db.close()
+})
