@@ -25,4 +25,9 @@ const files = find(root).filter((f) => filters.length === 0 || filters.some((x) 
 // synchronous tests can finish the run before the next file is imported.
 test.wait()
 for (const file of files) await import(pathToFileURL(file).href)
+test.onFinish(() => {
+  // One plain summary line for CI logs, after tape's own: "N passed, M failed".
+  const results = (test.getHarness() as unknown as { _results: { pass: number; fail: number } })._results
+  process.once('exit', () => console.log(`tape: ${results.pass} passed, ${results.fail} failed`))
+})
 test.run()
