@@ -24,10 +24,18 @@ const files = find(root).filter((f) => filters.length === 0 || filters.some((x) 
 // Hold tape until every file has registered its tests; otherwise a file of
 // synchronous tests can finish the run before the next file is imported.
 test.wait()
-for (const file of files) await import(pathToFileURL(file).href)
-test.onFinish(() => {
-  // One plain summary line for CI logs, after tape's own: "N passed, M failed".
-  const results = (test.getHarness() as unknown as { _results: { pass: number; fail: number } })._results
-  process.once('exit', () => console.log(`tape: ${results.pass} passed, ${results.fail} failed`))
+
+// Our own output stream: tape's TAP goes to stdout as usual, and a plain
+// "N passed, M failed" line follows it for CI logs.
+let passed = 0
+let failed = 0
+const tap = test.createStream()
+tap.on('data', (line: string) => {
+  if (line.startsWith('ok ')) passed++
+  else if (line.startsWith('not ok ')) failed++
 })
+tap.pipe(process.stdout)
+tap.on('end', () => console.log(`tape: ${passed} passed, ${failed} failed`))
+
+for (const file of files) await import(pathToFileURL(file).href)
 test.run()
