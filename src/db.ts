@@ -145,6 +145,8 @@ export class CaskDB extends EventEmitter {
   #closing: Promise<void> | undefined
   #compactionQueued = false
   #purging: Promise<number> | undefined
+  /** compact(), backup() and verify() calls in flight: close() lets them finish before closing their files. */
+  readonly #maintenance = new Set<Promise<unknown>>()
   readonly #entry = newEntry()
 
   /** Opens (creating if allowed) the database at `location`. */
@@ -326,6 +328,8 @@ export class CaskDB extends EventEmitter {
   close(): Promise<void> {
     if (this.#closing) return this.#closing
     if (this.#status === 'closed') return Promise.resolve()
+    // Refuse new operations from now on, not only once the close starts its work.
+    if (this.#status === 'open') this.#status = 'closing'
     const opening = this.#opening ?? Promise.resolve()
     this.#closing = opening
       .catch(() => undefined)
@@ -344,6 +348,8 @@ export class CaskDB extends EventEmitter {
     const writer = this.#writer!
     for (const timer of this.#timers) timer.clear()
     this.#timers = []
+    // A backup still copying must not have its file handles closed (EBADF, or a reused fd read as data).
+    while (this.#maintenance.size > 0) await Promise.allSettled([...this.#maintenance])
     let failure: unknown
     try {
       await writer.flushBuffer(false)
@@ -637,12 +643,19 @@ export class CaskDB extends EventEmitter {
         maxSegmentSize: this.options.maxSegmentSize,
       }).filter((s) => !done.has(s.id))
       if (picked.length === 0) break
-      const step = await compactSegments(
-        core,
-        picked,
-        () => this.#writer!.log.syncNow(),
-        () => this.#core !== core || this.#status === 'closing',
-      )
+      let step
+      try {
+        step = await compactSegments(
+          core,
+          picked,
+          () => this.#writer!.log.syncNow(),
+          () => this.#core !== core || this.#status === 'closing',
+        )
+      } catch (err) {
+        // Stopped by close(): the step left the old files in place, nothing is lost.
+        if (err instanceof CompactionAborted) break
+        throw err
+      }
       if (step.output !== undefined) done.add(step.output)
       steps++
       segments += picked.length
@@ -655,8 +668,25 @@ export class CaskDB extends EventEmitter {
    * Compacts now: seals the active segment if it holds dead bytes, then rewrites
    * every sealed segment that has any, so disk use comes down to the live data.
    */
-  async compact(options: CompactOptions = {}): Promise<CompactionResult> {
-    const core = this.#live()
+  compact(options: CompactOptions = {}): Promise<CompactionResult> {
+    let core: StoreCore
+    try {
+      core = this.#live()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#track(this.#compact(core, options))
+  }
+
+  /** Runs maintenance that close() must wait for. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#maintenance.add(work)
+    const done = () => this.#maintenance.delete(work)
+    work.then(done, done)
+    return work
+  }
+
+  async #compact(core: StoreCore, options: CompactOptions): Promise<CompactionResult> {
     const full = options.full !== false
     const before = core.totals().diskBytes
     await this.flush()
@@ -671,33 +701,56 @@ export class CaskDB extends EventEmitter {
    * not exist). Sealed segments are hard-linked where possible; the active one
    * is copied up to its current length. Writers are not blocked.
    */
-  async backup(dir: string): Promise<void> {
-    const core = this.#live()
-    if (typeof dir !== 'string' || dir === '') throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'backup dir must be a non-empty string')
-    await this.flush()
-    await this.#writer!.log.drain()
-    await backupTo(core, resolvePath(dir))
+  backup(dir: string): Promise<void> {
+    let core: StoreCore
+    try {
+      core = this.#live()
+      if (typeof dir !== 'string' || dir === '') throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'backup dir must be a non-empty string')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const writer = this.#writer!
+    return this.#track(
+      (async () => {
+        await writer.flushBuffer(this.options.sync)
+        await writer.log.drain()
+        await backupTo(core, resolvePath(dir))
+      })(),
+    )
   }
 
   /** One scheduled backup: a new timestamped directory, then prune to the newest `keep`. */
   async #scheduledBackup(dir: string, keep: number): Promise<void> {
     const stamp = new Date(this.#clock.now()).toISOString().replace(/[:.]/g, '-')
     const target = join(resolvePath(dir), `caskdb-backup-${stamp}`)
-    await this.#fs.mkdir(resolvePath(dir))
     await this.backup(target)
-    const existing = (await this.#fs.readdir(resolvePath(dir))).filter((n) => n.startsWith('caskdb-backup-')).sort()
-    for (const old of existing.slice(0, Math.max(0, existing.length - keep))) {
-      await this.#fs.rmrf(join(resolvePath(dir), old))
+    try {
+      const existing = (await this.#fs.readdir(resolvePath(dir))).filter((n) => n.startsWith('caskdb-backup-')).sort()
+      for (const old of existing.slice(0, Math.max(0, existing.length - keep))) {
+        await this.#fs.rmrf(join(resolvePath(dir), old))
+      }
+    } catch (err) {
+      throw ioError(`pruning old backups in ${dir}`, err)
     }
     this.emit('backup', target)
   }
 
   /** Scans every record and hint, returning the damage found with file and offset (empty: healthy). */
-  async verify(): Promise<Damage[]> {
-    const core = this.#live()
-    await this.flush()
-    await this.#writer!.log.drain()
-    return this.#tasks.run(() => verifyDirectory(this.#fs, core.dir))
+  verify(): Promise<Damage[]> {
+    let core: StoreCore
+    try {
+      core = this.#live()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const writer = this.#writer!
+    return this.#track(
+      (async () => {
+        await writer.flushBuffer(this.options.sync)
+        await writer.log.drain()
+        return this.#tasks.run(() => verifyDirectory(this.#fs, core.dir))
+      })(),
+    )
   }
 
   stats(): Stats {

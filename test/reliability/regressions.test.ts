@@ -97,3 +97,61 @@ test('regression: two concurrent restores to one location: one completes whole, 
   t.equal((await restored.iterator().all()).length, 200, 'the restored database is complete')
   await restored.close()
 })
+
+test('regression: close() waits for a backup in flight instead of closing the files it is copying (EBADF, or a reused fd)', async (t) => {
+  const db = await filled(tempPath())
+  await db.verify() // let background sealing finish, so close() has nothing else to wait for
+  const dest = join(tempDir(), 'backup')
+  const backup = db.backup(dest).then(
+    () => 'resolved',
+    (e: unknown) => describeError(e),
+  )
+  await db.close()
+  t.equal(await backup, 'resolved', 'the backup finished')
+  const copy = await CaskDB.open(dest)
+  t.equal((await copy.iterator().all()).length, 200, 'and is complete')
+  await copy.close()
+})
+
+test('regression: operations issued after close() was called are refused with CLOSED', async (t) => {
+  const location = tempPath()
+  const db = await CaskDB.open(location)
+  await db.put('a', '1')
+  const closing = db.close()
+  const late = await db.put('late', 'x').then(
+    () => 'resolved',
+    (e: unknown) => (e as CaskError).code,
+  )
+  t.equal(late, 'CLOSED', 'a put issued after close() rejects with CLOSED')
+  t.equal(db.status, 'closing', 'status is closing at once')
+  await closing
+  const again = await CaskDB.open(location)
+  t.equal(await again.get('late'), undefined, 'and was not written')
+  await again.close()
+})
+
+test('regression: compact() interrupted by close() resolves early instead of rejecting with an uncoded CompactionAborted', async (t) => {
+  const location = tempPath()
+  const faulty = new FaultyFs()
+  const db = await CaskDB.open(location, { fs: faulty.fs, maxSegmentSize: 4096, autoCompact: false })
+  for (let i = 0; i < 3000; i++) await db.put(`k${i % 20}`, `value-${i}-`.repeat(5))
+  await db.verify()
+  // Call close() from inside the compaction: at its 5th read (the sealing of the active segment reads once or twice first).
+  let reads = 0
+  let closing: Promise<void> | undefined
+  faulty.deny = (call) => {
+    if (call.kind === 'read' && ++reads === 5) closing = db.close()
+    return undefined
+  }
+  const outcome = await db.compact().then(
+    (r) => `resolved after ${r.steps} steps`,
+    (e: unknown) => describeError(e),
+  )
+  t.ok(closing !== undefined, 'close() was called during the compaction')
+  await closing
+  t.match(outcome, /^resolved/, `compact() ${outcome.split('\n')[0]}`)
+  const reopened = await CaskDB.open(location)
+  t.equal(reopened.stats().keys, 20, 'no data lost')
+  t.same(await reopened.verify(), [])
+  await reopened.close()
+})
