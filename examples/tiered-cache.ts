@@ -48,12 +48,21 @@ export interface TieredCacheOptions {
   ttl?: number | string
 }
 
-/** cacheable with caskdb as the primary (local) store and Redis as the secondary (shared) one. */
-export function createTieredCache({ location, redisUrl, namespace, ttl }: TieredCacheOptions): Cacheable {
+/**
+ * cacheable with caskdb as the primary (local) store and Redis as the secondary
+ * (shared) one. Resolves once Redis is connected, or after 1 s if it cannot be
+ * reached (the cache then works from the local tier and keeps retrying).
+ */
+export async function createTieredCache({ location, redisUrl, namespace, ttl }: TieredCacheOptions): Promise<Cacheable> {
   const local = new Keyv({ store: new KeyvCask(location) })
   // @keyv/redis's own helper: it prefixes keys itself (`namespace::key`), so Keyv does not.
   const shared = createRedisKeyv(redisOptions(redisUrl), { throwOnConnectError: false, connectionTimeout: 1000 })
-  return new Cacheable({ primary: local, secondary: shared, namespace, ttl })
+  const cache = new Cacheable({ primary: local, secondary: shared, namespace, ttl })
+  // Connect before the first call: @keyv/redis 5.1.6 fails calls made while it is still
+  // connecting (with the offline queue off), so a burst of writes at startup would miss Redis
+  // (jaredwray/keyv#2068, fixed after 5.1.6).
+  await (shared.store as KeyvRedis<unknown>).getClient()
+  return cache
 }
 
 // ---- the demo ---------------------------------------------------------------
@@ -125,7 +134,9 @@ async function main(): Promise<void> {
     console.log(`Redis at ${redis.url}`)
 
     // Two app instances (normally two processes on two machines), each with its own caskdb directory.
-    const [web1, web2] = dirs.map((location) => createTieredCache({ location, redisUrl: redis.url, namespace, ttl: '1h' })) as [Cacheable, Cacheable]
+    const [web1, web2] = (await Promise.all(
+      dirs.map((location) => createTieredCache({ location, redisUrl: redis.url, namespace, ttl: '1h' })),
+    )) as [Cacheable, Cacheable]
     for (const [name, cache] of [['web-1', web1], ['web-2', web2]] as const) {
       // Redis errors (down, unreachable) arrive here; the local tier keeps serving.
       cache.on('error', (err: unknown) => console.log(`  ${name} error event: ${err instanceof Error ? err.message : String(err)}`))

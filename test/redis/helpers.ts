@@ -324,34 +324,40 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 async function runApp(location: string, redisUrl: string): Promise<void> {
   const { createTieredCache } = await import('../../examples/tiered-cache.js')
-  type Cache = ReturnType<typeof createTieredCache>
+  type Cache = Awaited<ReturnType<typeof createTieredCache>>
   const send = (line: Line) => process.stdout.write(TAG + JSON.stringify(line) + '\n')
-  const caches = new Map<string, Cache>()
+  const caches = new Map<string, Promise<Cache>>()
   // One Cacheable per namespace; their KeyvCask adapters share one engine on `location`.
-  const cache = (namespace: string): Cache => {
+  const cache = (namespace: string): Promise<Cache> => {
     let c = caches.get(namespace)
     if (!c) {
       c = createTieredCache({ location, redisUrl, namespace })
-      c.on('error', (err: unknown) => send({ event: 'error', message: err instanceof Error ? err.message : String(err) }))
       caches.set(namespace, c)
+      void c.then((created) =>
+        created.on('error', (err: unknown) => send({ event: 'error', message: err instanceof Error ? err.message : String(err) })),
+      )
     }
     return c
   }
-  const redisClient = (namespace: string) =>
-    (cache(namespace).secondary!.store as { client: { isReady: boolean } }).client
   const ops: Record<string, (...args: any[]) => Promise<unknown> | unknown> = {
     ready: () => true,
-    set: (ns: string, key: string, value: unknown, ttl?: number) => cache(ns).set(key, value, ttl),
-    get: (ns: string, key: string) => cache(ns).get(key),
-    delete: (ns: string, key: string) => cache(ns).delete(key),
-    clear: (ns: string) => cache(ns).clear(),
+    set: async (ns: string, key: string, value: unknown, ttl?: number) => (await cache(ns)).set(key, value, ttl),
+    get: async (ns: string, key: string) => (await cache(ns)).get(key),
+    delete: async (ns: string, key: string) => (await cache(ns)).delete(key),
+    clear: async (ns: string) => (await cache(ns)).clear(),
     /** The local tier (this process's caskdb) alone. */
-    localGet: (ns: string, key: string) => cache(ns).primary.get(key),
-    localRaw: (ns: string, key: string) => cache(ns).primary.getRaw(key),
-    /** Connected to Redis right now? (connects on first use) */
+    localGet: async (ns: string, key: string) => (await cache(ns)).primary.get(key),
+    localRaw: async (ns: string, key: string) => (await cache(ns)).primary.getRaw(key),
+    /** Connected to Redis right now? */
     redisReady: async (ns: string) => {
-      await cache(ns).secondary!.has('--connect--')
-      return redisClient(ns).isReady
+      const c = await cache(ns)
+      await c.secondary!.has('--connect--') // connects if it is not connected yet
+      return (c.secondary!.store as { client: { isReady: boolean } }).client.isReady
+    },
+    /** `n` concurrent sets on a cache created just now (a fresh Redis connection). */
+    burst: async (ns: string, n: number) => {
+      const c = await cache(ns)
+      return Promise.all(Array.from({ length: n }, (_, i) => c.set(`b${i}`, i)))
     },
   }
   const lines = createInterface({ input: process.stdin })
@@ -370,9 +376,9 @@ async function runApp(location: string, redisUrl: string): Promise<void> {
   })
   // stdin closed: disconnect everything and let the process end by itself.
   lines.on('close', () => {
-    void Promise.all([...caches.values()].map((c) => c.disconnect()))
+    void Promise.all([...caches.values()].map(async (c) => (await c).disconnect()))
   })
-  await cache('app').primary.get('--open--')
+  await (await cache('app')).primary.get('--open--')
   send({ ready: true })
 }
 

@@ -48,6 +48,11 @@ test('redis: a value set through one app process is read through the other', asy
 
   t.equal(await b.call('set', 'app', 'counter', 2), true, 'B sets counter')
   t.equal(await a.call('get', 'app', 'counter'), 2, 'A reads it')
+
+  const burst = await a.call<boolean[]>('burst', 'fresh', 20)
+  t.ok(burst.every(Boolean), '20 concurrent writes through a cache created just now')
+  t.equal(((await redisCommand(redis.port, ['KEYS', 'fresh::*'])) as string[]).length, 20, 'all 20 reached Redis')
+  t.equal(await b.call('get', 'fresh', 'b19'), 19, 'B reads them')
 })
 
 test('redis: ttl agrees across tiers and processes', async (t) => {
