@@ -46,6 +46,15 @@ export interface TieredCacheOptions {
   namespace?: string
   /** Default ttl in ms (or '1h' etc.) for both tiers. */
   ttl?: number | string
+  /**
+   * At most this many ms does this instance serve a copy it took from Redis (or
+   * a value it wrote without a ttl) from its own caskdb before asking Redis
+   * again: how stale it can be after another instance changed or deleted the
+   * key. Writes with their own ttl can split it per tier instead:
+   * `cache.set(key, value, { ttl: { primary: '30s', secondary: '1h' } })`.
+   * Default: no bound (the entry's ttl).
+   */
+  localTtl?: number
 }
 
 /**
@@ -53,8 +62,8 @@ export interface TieredCacheOptions {
  * (shared) one. Resolves once Redis is connected, or after 1 s if it cannot be
  * reached (the cache then works from the local tier and keeps retrying).
  */
-export async function createTieredCache({ location, redisUrl, namespace, ttl }: TieredCacheOptions): Promise<Cacheable> {
-  const local = new Keyv({ store: new KeyvCask(location) })
+export async function createTieredCache({ location, redisUrl, namespace, ttl, localTtl }: TieredCacheOptions): Promise<Cacheable> {
+  const local = new Keyv({ store: new KeyvCask(location), ttl: localTtl })
   // @keyv/redis's own helper: it prefixes keys itself (`namespace::key`), so Keyv does not.
   const shared = createRedisKeyv(redisOptions(redisUrl), { throwOnConnectError: false, connectionTimeout: 1000 })
   const cache = new Cacheable({ primary: local, secondary: shared, namespace, ttl })

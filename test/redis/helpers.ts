@@ -328,10 +328,10 @@ async function runApp(location: string, redisUrl: string): Promise<void> {
   const send = (line: Line) => process.stdout.write(TAG + JSON.stringify(line) + '\n')
   const caches = new Map<string, Promise<Cache>>()
   // One Cacheable per namespace; their KeyvCask adapters share one engine on `location`.
-  const cache = (namespace: string): Promise<Cache> => {
+  const cache = (namespace: string, options: { localTtl?: number } = {}): Promise<Cache> => {
     let c = caches.get(namespace)
     if (!c) {
-      c = createTieredCache({ location, redisUrl, namespace })
+      c = createTieredCache({ location, redisUrl, namespace, ...options })
       caches.set(namespace, c)
       void c.then((created) =>
         created.on('error', (err: unknown) => send({ event: 'error', message: err instanceof Error ? err.message : String(err) })),
@@ -341,6 +341,12 @@ async function runApp(location: string, redisUrl: string): Promise<void> {
   }
   const ops: Record<string, (...args: any[]) => Promise<unknown> | unknown> = {
     ready: () => true,
+    /** Creates the namespace's cache with these options (before any other call on it). */
+    open: async (ns: string, options: { localTtl?: number }) => {
+      if (caches.has(ns)) throw new Error(`${ns} is already open`)
+      await cache(ns, options)
+      return true
+    },
     set: async (ns: string, key: string, value: unknown, ttl?: number) => (await cache(ns)).set(key, value, ttl),
     get: async (ns: string, key: string) => (await cache(ns)).get(key),
     delete: async (ns: string, key: string) => (await cache(ns)).delete(key),

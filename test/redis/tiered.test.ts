@@ -113,6 +113,19 @@ test('redis: delete and clearing a namespace reach both tiers', async (t) => {
   t.equal(await b.call('get', 'cart', 'k1'), 'v1', "known limit: B still serves its local copy of cart/k1")
   await b.call('clear', 'cart')
   t.equal(await b.call('get', 'cart', 'k1'), undefined, 'until B clears (or the ttl passes)')
+
+  // localTtl bounds that staleness: B asks Redis again once its copy is that old.
+  await a.call('open', 'feed', {})
+  await b.call('open', 'feed', { localTtl: 400 })
+  await a.call('set', 'feed', 'item', 'v1') // no ttl: kept in Redis until changed
+  t.equal(await b.call('get', 'feed', 'item'), 'v1', 'B reads feed/item (copy kept at most 400 ms)')
+  const copied = Date.now()
+  await a.call('set', 'feed', 'item', 'v2')
+  const early = await b.call('get', 'feed', 'item')
+  if (Date.now() - copied < 350) t.equal(early, 'v1', 'right after A changed it, B still serves its copy')
+  await sleep(Math.max(0, copied + 450 - Date.now()))
+  t.equal(await b.call('get', 'feed', 'item'), 'v2', 'after localTtl, B reads the new value from Redis')
+  t.equal(await redisCommand(redis.port, ['PTTL', 'feed::item']), -1, 'Redis keeps the key without expiry')
 })
 
 test('redis: the Redis-only swap runs the same Keyv code', async (t) => {
