@@ -79,7 +79,7 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
 
   // Check every hint first (its checksum covers the whole file): a compaction
   // output names the segments it replaced, and those must go before loading.
-  const hints = new Map<number, { buf: Buffer; path: string } | undefined>()
+  const hints = new Map<number, { buf: Buffer; path: string; end: number } | undefined>()
   for (const id of [...listing.data].sort((a, b) => a - b)) {
     if (!listing.hints.has(id)) continue
     const path = join(core.dir, segmentFileName(id, HINT_SUFFIX))
@@ -90,8 +90,8 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
       throw ioError(`reading ${path}`, err)
     }
     try {
-      const replaces = visitHint(buf, path, noop)
-      hints.set(id, { buf, path })
+      const { replaces, end } = hintExtent(buf, path)
+      hints.set(id, { buf, path, end })
       for (const replaced of replaces) {
         if (!listing.data.has(replaced)) continue
         listing.data.delete(replaced)
@@ -115,6 +115,20 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
     core.nextSegmentId = Math.max(core.nextSegmentId, id + 1)
     const hint = hints.get(id)
     if (hint !== undefined) {
+      if (segment.size < hint.end) {
+        // Records the hint lists are gone (the open fails, so its caller closes the segments).
+        throw corruption(`sealed segment is ${hint.end - segment.size} bytes shorter than its hint lists; run repair`, segment.dataPath, segment.size)
+      }
+      if (segment.size > hint.end) {
+        // A sealed segment is never appended to after its hint is written: these bytes are not caskdb's.
+        report.truncatedBytes += segment.size - hint.end
+        try {
+          core.fs.ftruncateSync(segment.fd, hint.end)
+        } catch (err) {
+          throw ioError(`cutting bytes appended to ${segment.dataPath}`, err)
+        }
+        segment.size = hint.end
+      }
       visitHint(hint.buf, hint.path, (buf, keyStart, keyEnd, type, seq, expires, offset, size) => {
         apply(core, segment, buf.latin1Slice(keyStart, keyEnd), type, seq, expires, offset, size, tombstones)
       })
@@ -187,7 +201,22 @@ function headerBytes(): Buffer {
 }
 
 const previous = newEntry()
-const noop = (): void => undefined
+
+/**
+ * Checks a hint and where its records end: every entry must lie inside a
+ * data segment (after the file header, at least a record header long), so a
+ * hint can never make a read allocate what a length field claims.
+ */
+export function hintExtent(buf: Buffer, path: string): { replaces: number[]; end: number } {
+  let end = FILE_HEADER_SIZE
+  let bad = -1
+  const replaces = visitHint(buf, path, (_b, _ks, _ke, _type, _seq, _expires, offset, size) => {
+    if (offset < FILE_HEADER_SIZE || size < RECORD_HEADER_SIZE) bad = offset
+    if (offset + size > end) end = offset + size
+  })
+  if (bad >= 0) throw corruption(`hint entry at segment offset ${bad} is not a record`, path, 0)
+  return { replaces, end }
+}
 
 /** Applies one record to the index: the highest sequence number per key wins. */
 function apply(

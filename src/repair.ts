@@ -14,10 +14,10 @@ import { join } from 'node:path'
 import { CaskError, ErrorCodes, ioError } from './errors.js'
 import type { FileSystem } from './io/file-system.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, checkFileHeader, encodeFileHeader } from './format/file-header.js'
-import { decodeHint } from './format/hint.js'
 import { intactRecordAfter, scanSegment } from './log/scan.js'
 import { DATA_SUFFIX, HINT_SUFFIX, TMP_SUFFIX, parseSegmentFileName, segmentFileName } from './log/segment.js'
 import { DirectoryLock } from './lock.js'
+import { hintExtent } from './recovery.js'
 
 export interface Damage {
   file: string
@@ -95,13 +95,30 @@ export async function verifyDirectory(fs: FileSystem, dir: string): Promise<Dama
   for (const id of hints) {
     const path = join(dir, segmentFileName(id, HINT_SUFFIX))
     try {
-      decodeHint(await fs.readFile(path), path)
+      const missing = await missingBytes(fs, dir, id, await fs.readFile(path), path)
+      if (missing > 0) {
+        const file = join(dir, segmentFileName(id, DATA_SUFFIX))
+        damage.push({ file, offset: 0, message: `${missing} bytes of the records its hint lists are missing` })
+      }
     } catch (err) {
       if (!(err instanceof CaskError)) throw ioError(`reading ${path}`, err)
       damage.push({ file: path, offset: err.offset ?? 0, message: err.message })
     }
   }
   return damage
+}
+
+/** How many bytes the data file of a hint lacks (records cut off its end); throws CORRUPTION for a damaged hint. */
+async function missingBytes(fs: FileSystem, dir: string, id: number, buf: Buffer, path: string): Promise<number> {
+  const { end } = hintExtent(buf, path)
+  const data = join(dir, segmentFileName(id, DATA_SUFFIX))
+  if (!(await fs.exists(data))) return 0 // an orphan hint: removed at the next open
+  const fd = fs.openSync(data, 'r')
+  try {
+    return Math.max(0, end - fs.fstatSize(fd))
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 export async function repairDirectory(fs: FileSystem, dir: string, fileMode: number): Promise<RepairReport> {
@@ -120,7 +137,8 @@ export async function repairDirectory(fs: FileSystem, dir: string, fileMode: num
     for (const id of hints) {
       const name = segmentFileName(id, HINT_SUFFIX)
       try {
-        decodeHint(await fs.readFile(join(dir, name)), name)
+        // A hint listing records its data file no longer has is set aside too: the next open scans what is left.
+        if ((await missingBytes(fs, dir, id, await fs.readFile(join(dir, name)), name)) > 0) await moveAside(name)
       } catch (err) {
         if (!(err instanceof CaskError)) throw ioError(`reading ${name}`, err)
         await moveAside(name)
