@@ -77,9 +77,14 @@ export class StoreCore {
     let fd: number
     try {
       fd = this.fs.openSync(path, 'wx+', this.options.fileMode)
-      const header = encodeFileHeader(DATA_MAGIC)
-      this.fs.writevSync(fd, [header], 0)
     } catch (err) {
+      throw ioError(`creating ${path}`, err)
+    }
+    try {
+      this.fs.writevSync(fd, [encodeFileHeader(DATA_MAGIC)], 0)
+    } catch (err) {
+      // The file stays (recovery rewrites a missing header); its handle must not leak.
+      this.fs.closeSync(fd)
       throw ioError(`creating ${path}`, err)
     }
     return new Segment(this.dir, id, fd, FILE_HEADER_SIZE, false, false)

@@ -263,6 +263,7 @@ async function runOnce(variant: Variant, scenario: Scenario): Promise<{ run: Run
   faulty.deny = scenario.deny
   const location = join(tempDir('caskdb-sweep-'), 'db')
   const backupRoot = tempDir('caskdb-sweep-backup-')
+  const fdsBefore = openFds()
   const run: Run = { faults, buffered: variant === 'buffered', pending: new Map(), model: new Model(), problems: [], rejections: 0, backgroundErrors: [] }
   const { unhandled } = await noUnhandledRejections(async () => {
     try {
@@ -278,7 +279,14 @@ async function runOnce(variant: Variant, scenario: Scenario): Promise<{ run: Run
   }
   if (faults.length === 0 && run.rejections > 0) run.problems.push(`${run.rejections} operations failed without any fault`)
   await checkRecovered(run, location)
+  const leaked = openFds() - fdsBefore
+  if (leaked > 0) run.problems.push(`${leaked} file descriptors leaked`)
   return { run, counts: { ...faulty.counts }, injected: faulty.lastInjected }
+}
+
+/** Open file descriptors of this process (Linux). */
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length
 }
 
 /** Which call numbers to fail for a kind with `count` calls. */

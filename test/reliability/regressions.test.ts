@@ -186,3 +186,28 @@ test('regression: a hint whose entries point past the end of their segment is re
   t.equal(again.stats().keys, 200)
   await again.close()
 })
+
+test('regression: a segment whose header write fails does not leak its file handle', async (t) => {
+  const fds = () => readdirSync('/proc/self/fd').length
+  const faulty = new FaultyFs()
+  const location = tempPath()
+  const db = await CaskDB.open(location, { fs: faulty.fs, maxSegmentSize: 4096, autoCompact: false })
+  await db.put('a', 'x'.repeat(3000))
+  const before = fds()
+  // The next put does not fit: the log rotates, and the new segment's header write fails (disk full), every time.
+  let failures = 0
+  for (let i = 0; i < 20; i++) {
+    faulty.fault = { kind: 'write', nth: faulty.counts.write + 1, code: 'ENOSPC' }
+    const err = await db.put(`b${i}`, 'y'.repeat(3000)).catch((e: unknown) => e)
+    if (err instanceof CaskError && err.code === 'IO_ERROR') failures++
+  }
+  t.equal(failures, 20, 'every write that needed a new segment failed with IO_ERROR')
+  t.equal(fds() - before, 0, 'no file handle leaked')
+  faulty.fault = undefined
+  await db.put('c', 'z')
+  await db.close()
+  const reopened = await CaskDB.open(location)
+  t.equal((await reopened.get('a'))?.toString(), 'x'.repeat(3000), 'the data is intact after reopen')
+  t.equal((await reopened.get('c'))?.toString(), 'z')
+  await reopened.close()
+})
