@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import { resolve as resolvePath } from 'node:path'
 import { systemClock, type Clock, type Timer } from './clock.js'
-import { CaskError, ErrorCodes, ioError } from './errors.js'
+import { CaskError, ErrorCodes, ioError, type ErrorCode } from './errors.js'
 import { nodeFileSystem, type FileSystem } from './io/file-system.js'
 import { resolveOptions, type CaskOptions, type ResolvedOptions } from './options.js'
 import { StoreCore, type ReadView } from './core.js'
@@ -102,12 +102,31 @@ export interface Stats {
 
 const CHUNK = 1000
 
-function notOpen(status: Status, cause?: unknown): CaskError {
-  return new CaskError(
-    status === 'closed' || status === 'closing' ? ErrorCodes.CLOSED : ErrorCodes.NOT_OPEN,
-    `database is ${status === 'opening' ? 'not open yet' : status}`,
-    { cause },
-  )
+function notOpen(status: Status, everOpened: boolean, cause?: unknown): CaskError {
+  if (status === 'opening' || !everOpened) {
+    return new CaskError(ErrorCodes.NOT_OPEN, 'database is not open yet; await db.open() (or use CaskDB.open()) first', { cause })
+  }
+  return new CaskError(ErrorCodes.CLOSED, `database is ${status}; open it again with db.open() to use it`, { cause })
+}
+
+/** Refuses an options argument that is not an object (undefined means none). */
+function checkOptions(options: unknown, what: string): void {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new CaskError(ErrorCodes.INVALID_ARGUMENT, `${what} options must be an object (or left out), got ${describe(options)}`)
+  }
+}
+
+/** Refuses a flag that is neither a boolean nor undefined. */
+function checkFlag(value: unknown, name: string, code: ErrorCode = ErrorCodes.INVALID_ARGUMENT): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new CaskError(code, code === ErrorCodes.INVALID_OPTION ? `option ${name} must be a boolean, got ${describe(value)}` : `option ${name} must be true or false, got ${describe(value)}`)
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null'
+  if (Array.isArray(x)) return 'an array'
+  return typeof x
 }
 
 function expiryOf(options: PutOptions | undefined, now: number): number {
@@ -133,6 +152,8 @@ export class CaskDB extends EventEmitter {
   readonly #fs: FileSystem
   readonly #clock: Clock
   #status: Status = 'closed'
+  /** Distinguishes "not opened yet" (NOT_OPEN) from "closed" (CLOSED). */
+  #everOpened = false
   #core: StoreCore | undefined
   #writer: WritePath | undefined
   #lock: DirectoryLock | undefined
@@ -177,7 +198,8 @@ export class CaskDB extends EventEmitter {
     if (typeof location !== 'string' || location === '') {
       throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'location must be a non-empty string')
     }
-    return repairDirectory(options.fs ?? nodeFileSystem, resolvePath(location), options.fileMode ?? 0o644)
+    const { fileMode } = resolveOptions(options.fileMode === undefined ? {} : { fileMode: options.fileMode })
+    return repairDirectory(options.fs ?? nodeFileSystem, resolvePath(location), fileMode)
   }
 
   /**
@@ -223,6 +245,13 @@ export class CaskDB extends EventEmitter {
 
   /** Opens the database; idempotent while open. Overrides of createIfMissing/errorIfExists apply to this open. */
   open(overrides: Pick<CaskOptions, 'createIfMissing' | 'errorIfExists'> = {}): Promise<void> {
+    try {
+      if (overrides === null || typeof overrides !== 'object') throw new CaskError(ErrorCodes.INVALID_OPTION, 'open() options must be an object')
+      checkFlag(overrides.createIfMissing, 'createIfMissing', ErrorCodes.INVALID_OPTION)
+      checkFlag(overrides.errorIfExists, 'errorIfExists', ErrorCodes.INVALID_OPTION)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     if (this.#status === 'open') return Promise.resolve()
     if (this.#opening) return this.#opening
     if (this.#closing) return this.#closing.then(() => this.open(overrides))
@@ -230,6 +259,7 @@ export class CaskDB extends EventEmitter {
     this.#opening = this.#open(overrides).then(
       () => {
         this.#status = 'open'
+        this.#everOpened = true
         this.#opening = undefined
       },
       (err) => {
@@ -375,7 +405,7 @@ export class CaskDB extends EventEmitter {
   }
 
   #live(): StoreCore {
-    if (this.#status !== 'open' || this.#core === undefined) throw notOpen(this.#status)
+    if (this.#status !== 'open' || this.#core === undefined) throw notOpen(this.#status, this.#everOpened)
     return this.#core
   }
 
@@ -389,7 +419,10 @@ export class CaskDB extends EventEmitter {
   // ---- reads ----------------------------------------------------------------
 
   #view(core: StoreCore, options: ReadOptions | undefined): ReadView {
-    const snapshot = options?.snapshot
+    if (options === undefined) return core.liveView()
+    checkOptions(options, 'read')
+    checkFlag(options.fillCache, 'fillCache')
+    const snapshot = options.snapshot
     if (snapshot === undefined) return core.liveView()
     if (!(snapshot instanceof Snapshot)) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'snapshot must come from db.snapshot()')
     snapshot.assertUsableBy(core)
@@ -451,7 +484,10 @@ export class CaskDB extends EventEmitter {
 
   iterator(options: IteratorOptions = {}): CaskIterator {
     const core = this.#live()
-    if (options === null || typeof options !== 'object') throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'options must be an object')
+    if (options === null || typeof options !== 'object') throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'iterator options must be an object')
+    checkFlag(options.reverse, 'reverse')
+    checkFlag(options.keys, 'keys')
+    checkFlag(options.values, 'values')
     if (options.snapshot !== undefined && !(options.snapshot instanceof Snapshot)) {
       throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'snapshot must come from db.snapshot()')
     }
@@ -490,7 +526,10 @@ export class CaskDB extends EventEmitter {
   }
 
   #sync(options: WriteOptions | undefined): boolean {
-    return options?.sync ?? this.options.sync
+    if (options === undefined) return this.options.sync
+    checkOptions(options, 'write')
+    checkFlag(options.sync, 'sync')
+    return options.sync ?? this.options.sync
   }
 
   async put(key: Uint8Array | string, value: Uint8Array | string, options?: PutOptions): Promise<void> {
@@ -544,10 +583,12 @@ export class CaskDB extends EventEmitter {
   async clear(options: ClearOptions = {}): Promise<void> {
     const core = this.#live()
     this.#writable()
+    checkOptions(options, 'clear')
+    checkFlag(options.reverse, 'reverse')
+    const sync = this.#sync(options)
     const limit = normalizeLimit(options.limit)
     if (limit === 0) return
     const it = this.iterator({ ...toRangeOnly(options), reverse: options.reverse === true, values: false, ...(options.snapshot ? { snapshot: options.snapshot } : {}) })
-    const sync = this.#sync(options)
     let deleted = 0
     try {
       for (;;) {
@@ -672,6 +713,8 @@ export class CaskDB extends EventEmitter {
     let core: StoreCore
     try {
       core = this.#live()
+      checkOptions(options, 'compact')
+      checkFlag(options.full, 'full')
     } catch (err) {
       return Promise.reject(err)
     }

@@ -91,7 +91,7 @@ export class CaskIterator implements AsyncIterable<Entry> {
 
   /** Next entry, or undefined at the end. Synchronous: reads come from RAM, the cache or one positional read. */
   nextSync(): Entry | undefined {
-    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'iterator is closed')
+    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'iterator is closed; create a new one with db.iterator()')
     if (this.#limit >= 0 && this.#count >= this.#limit) return undefined
     const entry = this.#entry
     const now = this.#core.clock.now()
@@ -118,6 +118,10 @@ export class CaskIterator implements AsyncIterable<Entry> {
   }
 
   nextvSync(size: number): Entry[] {
+    // An invalid size would return [], which reads as "the end".
+    if (typeof size !== 'number' || !(size >= 0)) {
+      throw new CaskError(ErrorCodes.INVALID_ARGUMENT, `nextv size must be a non-negative number, got ${String(size)}`)
+    }
     const out: Entry[] = []
     while (out.length < size) {
       const entry = this.nextSync()
@@ -148,7 +152,7 @@ export class CaskIterator implements AsyncIterable<Entry> {
 
   /** Moves to the first key at or after `target` (at or before, in reverse), staying inside the range. */
   seek(target: Uint8Array | string): void {
-    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'iterator is closed')
+    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'iterator is closed; create a new one with db.iterator()')
     const key = boundKey(target, 'target')
     if (key === undefined) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'seek target must be a string or bytes')
     this.#cursor.seek(key)

@@ -28,7 +28,7 @@ export class Snapshot {
   /** @internal Refuses a closed snapshot, or one taken from another database (its positions mean nothing here). */
   assertUsableBy(core: StoreCore): void {
     if (this.#core !== core) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'snapshot belongs to another database (or an earlier open of this one)')
-    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'snapshot is closed')
+    if (this.#closed) throw new CaskError(ErrorCodes.CLOSED, 'snapshot is closed; take a new one with db.snapshot()')
   }
 
   /** Releases the view; idempotent. */

@@ -62,7 +62,7 @@ export function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {
 export function keyString(key: unknown): string {
   if (typeof key === 'string') return key
   if (key instanceof Uint8Array) return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8')
-  if (key === undefined || key === null) throw new TypeError(`a Keyv key must be a string, got ${String(key)}`)
+  if (key === undefined || key === null) throw new CaskError(ErrorCodes.INVALID_KEY, `caskdb/keyv: a Keyv key must be a string, got ${String(key)}`)
   return String(key)
 }
 
@@ -94,8 +94,17 @@ export function encodeValue(value: unknown): Buffer {
     value.copy(out, 1)
     return out
   }
-  // Throws for functions and symbols, like structuredClone: such values cannot be stored.
-  const payload = serialize(value)
+  let payload: Buffer
+  try {
+    payload = serialize(value)
+  } catch (err) {
+    // Functions and symbols (also nested) cannot be stored, as with structuredClone.
+    throw new CaskError(
+      ErrorCodes.INVALID_VALUE,
+      `caskdb/keyv: a value of type ${typeof value} cannot be stored (it holds a function, symbol or other uncloneable value); store plain data, or let Keyv serialize it`,
+      { cause: err },
+    )
+  }
   const out = Buffer.allocUnsafe(1 + payload.length)
   out[0] = TAG_V8
   payload.copy(out, 1)

@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events'
 import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
 import type { CaskDB } from '../../src/db.js'
-import { encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
+import { assertArray, encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
 import { normalizeNamespace } from './codec.js'
 
 /** `opts` as Keyv 5 sees it: the options given, plus the dialect that unlocks iteration. */
@@ -81,6 +81,7 @@ export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
 
   /** Values aligned with `keys`, undefined where missing or expired. */
   async getMany<Value = unknown>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    assertArray(keys, 'keys')
     return (await this.#store.getMany(keys.map((k) => this.#key(k)))) as Array<StoredData<Value | undefined>>
   }
 
@@ -92,6 +93,7 @@ export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
 
   /** Atomic: all entries are written or none. Resolves one `true` per entry (Keyv 5 returns it from `keyv.setMany`). */
   async setMany(entries: { key: string; value: unknown; ttl?: number }[]): Promise<SetManyResult> {
+    assertArray(entries, 'entries')
     const now = this.#store.now()
     await this.#store.putMany(
       entries.map((e) => ({ recordKey: this.#key(e.key), value: e.value, expires: expiryFromTtl(e.ttl, now) })),
@@ -105,6 +107,7 @@ export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async hasMany(keys: string[]): Promise<boolean[]> {
+    assertArray(keys, 'keys')
     return this.#store.hasMany(keys.map((k) => this.#key(k)))
   }
 
@@ -115,6 +118,7 @@ export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
 
   /** Atomic; true if at least one of the keys was there. */
   async deleteMany(keys: string[]): Promise<boolean> {
+    assertArray(keys, 'keys')
     const deleted = await this.#store.deleteMany(keys.map((k) => this.#key(k)))
     return deleted.includes(true)
   }

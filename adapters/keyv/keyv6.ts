@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events'
 import type { CaskDB } from '../../src/db.js'
 import { normalizeNamespace } from './codec.js'
-import { encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
+import { assertArray, encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
 
 const STORAGE_METHODS = [
   'get',
@@ -122,6 +122,7 @@ export class KeyvCaskV6 extends EventEmitter {
 
   /** Values aligned with `keys`, undefined where missing or expired. */
   async getMany<Value = unknown>(keys: string[]): Promise<Array<KeyvCaskV6GetResult<Value | undefined>>> {
+    assertArray(keys, 'keys')
     return (await this.#store.getMany(keys.map((k) => this.#key(k)))) as Array<KeyvCaskV6GetResult<Value | undefined>>
   }
 
@@ -137,6 +138,7 @@ export class KeyvCaskV6 extends EventEmitter {
 
   /** Atomic: all entries are written or none. */
   async setMany<Value = unknown>(entries: KeyvCaskV6Entry<Value>[]): Promise<boolean[]> {
+    assertArray(entries, 'entries')
     await this.#store.putMany(entries.map((e) => ({ recordKey: this.#key(e.key), value: e.value, expires: expiry(e.expires) })))
     return entries.map(() => true)
   }
@@ -146,6 +148,7 @@ export class KeyvCaskV6 extends EventEmitter {
   }
 
   async hasMany(keys: string[]): Promise<boolean[]> {
+    assertArray(keys, 'keys')
     return this.#store.hasMany(keys.map((k) => this.#key(k)))
   }
 
@@ -155,6 +158,7 @@ export class KeyvCaskV6 extends EventEmitter {
 
   /** Atomic; for each key, true if it was there. */
   async deleteMany(keys: string[]): Promise<boolean[]> {
+    assertArray(keys, 'keys')
     return this.#store.deleteMany(keys.map((k) => this.#key(k)))
   }
 

@@ -44,6 +44,13 @@ export interface PutEntry {
   expires: Expiry
 }
 
+/** Bulk methods take arrays; anything else is refused before it is touched. */
+export function assertArray(value: unknown, name: string): void {
+  if (!Array.isArray(value)) {
+    throw new CaskError(ErrorCodes.INVALID_ARGUMENT, `caskdb/keyv: ${name} must be an array, got ${value === null ? 'null' : typeof value}`)
+  }
+}
+
 export function resolveOptions(input: LocationOrOptions | undefined): KeyvCaskOptions {
   if (typeof input === 'string') return { location: input }
   if (input === null || typeof input !== 'object' || typeof input.location !== 'string' || input.location === '') {
