@@ -286,7 +286,7 @@ export class CaskDB extends EventEmitter {
       throw new CaskError(ErrorCodes.EXISTS, `${dir} exists (errorIfExists is true)`)
     }
     if (!exists) await this.#fs.mkdir(dir).catch((err) => Promise.reject(ioError(`creating ${dir}`, err)))
-    const lock = new DirectoryLock(this.#fs, dir)
+    const lock = new DirectoryLock(this.#fs, dir, this.options.fileMode)
     await lock.acquire()
     this.#tasks = new TaskQueue()
     try {

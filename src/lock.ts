@@ -35,10 +35,13 @@ export class DirectoryLock {
   readonly #fs: FileSystem
   readonly #key: string
   readonly #path: string
+  readonly #mode: number | undefined
   #held = false
 
-  constructor(fs: FileSystem, location: string) {
+  /** `mode`: permission bits of the LOCK file (the database's fileMode). */
+  constructor(fs: FileSystem, location: string, mode?: number) {
     this.#fs = fs
+    this.#mode = mode
     this.#key = resolve(location)
     this.#path = `${this.#key}/${LOCK_FILE}`
   }
@@ -59,7 +62,7 @@ export class DirectoryLock {
     const me = Buffer.from(String(process.pid))
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        if (await this.#fs.createExclusive(this.#path, me)) return
+        if (await this.#fs.createExclusive(this.#path, me, this.#mode)) return
         const owner = Number.parseInt((await this.#fs.readFile(this.#path)).toString('latin1'), 10)
         if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
           throw lockedError(this.#key, `process ${owner}`)

@@ -48,7 +48,11 @@ export interface CaskOptions {
   compactionMinDeadRatio?: number
   /** …and holds at least this many dead bytes. @defaultValue 1 MiB */
   compactionMinDeadBytes?: number
-  /** Permission bits of created data files; 0o600 keeps them private to the owner. @defaultValue 0o644 */
+  /**
+   * Permission bits of every file caskdb creates: data and hint files, LOCK,
+   * compaction and repair output, backup copies (the process umask still
+   * applies). 0o600 keeps them private to the owner. @defaultValue 0o644
+   */
   fileMode?: number
   /**
    * Point-in-time backups on a schedule: every `every` ms a backup goes into a new

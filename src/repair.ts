@@ -122,7 +122,7 @@ async function missingBytes(fs: FileSystem, dir: string, id: number, buf: Buffer
 }
 
 export async function repairDirectory(fs: FileSystem, dir: string, fileMode: number): Promise<RepairReport> {
-  const lock = new DirectoryLock(fs, dir)
+  const lock = new DirectoryLock(fs, dir, fileMode)
   const { data, hints } = await list(fs, dir)
   await lock.acquire()
   const report: RepairReport = { repairedFiles: [], movedAside: [], recordsKept: 0, bytesLost: 0 }
