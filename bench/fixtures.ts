@@ -35,11 +35,15 @@ export function fixtureValues(spec: FixtureSpec): Buffer[] {
   return valuePool(spec.valueSize, spec.valueSize > 1000 ? 64 : 1024, VALUE_SEED)
 }
 
-/** Writes the fixture through `store.batch` in batches of 1000 (not timed). */
+/**
+ * Writes the fixture through `store.batch` in batches of 10,000 (not timed;
+ * lmdb commits, and so fsyncs, once per batch: larger batches keep fixture
+ * building from dominating the run).
+ */
 export async function loadFixture(store: Store, spec: FixtureSpec): Promise<void> {
   const pool = fixtureValues(spec)
   const order = shuffledKeys(spec.keys, 7)
-  const step = 1000
+  const step = 10_000
   for (let i = 0; i < order.length; i += step) {
     const ops: PutOp[] = []
     for (let j = i; j < Math.min(i + step, order.length); j++) {

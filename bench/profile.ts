@@ -46,16 +46,24 @@ export function summarizeProfile(path: string, top = 25): string {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as Profile
   const byId = new Map<number, ProfileNode>()
   for (const n of profile.nodes) byId.set(n.id, n)
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
   // Self time per node, from the sample stream (timeDeltas are µs).
   const selfUs = new Map<number, number>()
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
   }
-  const parent = new Map<number, number>()
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-  // Percentages are of the time the thread was not idle.
-  for (const [id] of selfUs) if (byId.get(id)?.callFrame.functionName === '(idle)') selfUs.delete(id)
+  // Percentages are of the time the thread was not idle; samples inside the
+  // inspector's own `post` (starting and stopping the profiler) are left out.
+  const inInspector = (id: number): boolean => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame
+      if (f.url === 'node:inspector') return true
+    }
+    return false
+  }
+  for (const [id] of selfUs) if (byId.get(id)?.callFrame.functionName === '(idle)' || inInspector(id)) selfUs.delete(id)
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
   const self = new Map<string, number>()
   const inclusive = new Map<string, number>()

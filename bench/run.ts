@@ -8,13 +8,14 @@
  *   npm run bench -- --only put1,get1   a subset (writes bench/results/partial.*)
  *   npm run bench -- --contenders caskdb,classic-level --rounds 5
  *   npm run bench -- --big              adds memory at 10M keys
- *   npm run bench -- --profile --only put1,get1   caskdb workers under --cpu-prof
+ *   npm run bench -- --profile --only put1,get1   CPU profiles of the caskdb workers' timed loops
  *   npm run bench -- --report           regenerate latest.md / chart.svg from latest.json
  *   npm run bench -- --tsx              run workers through tsx instead of an esbuild bundle
+ *   npm run bench -- --only X --merge   re-measure workload X and replace its rows in latest.* (recorded in the report)
  * Environment: BENCH_ROUNDS, BENCH_CAP_MS, BENCH_ONLY, BENCH_CONTENDERS.
  */
 import { spawn, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, readdirSync, renameSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, readdirSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,7 +26,7 @@ import { levelContenders } from './contenders/level.js'
 import { keyvContenders } from './contenders/keyv.js'
 import { RESULT_TAG, type WorkerJob } from './lib/protocol.js'
 import { writeReport, type BenchData, type Cell } from './report.js'
-import { busyMs, summarizeProfile } from './profile.js'
+import { summarizeProfile } from './profile.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..')
@@ -45,6 +46,7 @@ interface Args {
   capMs: number | undefined
   out: string | undefined
   tsx: boolean
+  merge: boolean
 }
 
 function parseArgs(argv: string[]): Args {
@@ -62,6 +64,7 @@ function parseArgs(argv: string[]): Args {
     capMs: env.BENCH_CAP_MS ? Number(env.BENCH_CAP_MS) : undefined,
     out: undefined,
     tsx: false,
+    merge: false,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
@@ -100,6 +103,9 @@ function parseArgs(argv: string[]): Args {
         break
       case '--tsx':
         args.tsx = true
+        break
+      case '--merge':
+        args.merge = true
         break
       case '--help':
         console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0])
@@ -230,21 +236,6 @@ function runWorker(job: WorkerJob, nodeArgs: string[], timeoutMs: number): Promi
   })
 }
 
-function keepBusiestProfile(dir: string, target: string): void {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : []
-  let best: string | undefined
-  let bestMs = -1
-  for (const f of files) {
-    const ms = busyMs(join(dir, f))
-    if (ms > bestMs) {
-      bestMs = ms
-      best = f
-    }
-  }
-  if (best !== undefined) renameSync(join(dir, best), target)
-  rmSync(dir, { recursive: true, force: true })
-}
-
 function pct(x: number): string {
   return Number.isFinite(x) ? `${Math.round(x * 100)}%` : '?'
 }
@@ -359,19 +350,14 @@ async function main(): Promise<void> {
         const job: WorkerJob = { mode: 'run', workload: w.id, contender: c, dir, scale, round }
         if (w.fixture && isPersistent(c)) job.fixtureDir = fixtureDir(w.fixture, c)
         const nodeArgs: string[] = []
-        // tsx runs its loader on a second thread, which writes a profile of its own: each
-        // cell profiles into its own directory and the busiest profile (the main thread) is kept.
-        const cellProfileDir = join(profileDir, `${w.id}.${c}.r${round + 1}`)
         if (args.profile) {
-          rmSync(cellProfileDir, { recursive: true, force: true })
-          mkdirSync(cellProfileDir, { recursive: true })
-          nodeArgs.push('--cpu-prof', '--cpu-prof-dir', cellProfileDir)
+          mkdirSync(profileDir, { recursive: true })
+          job.profile = join(profileDir, `${w.id}.${c}${args.rounds > 1 ? `.r${round + 1}` : ''}.cpuprofile`)
         }
         const timeout = w.big ? 1_800_000 : w.once ? 600_000 : 180_000
         const before = await quietGate(args.quick ? 0 : 2000)
         const { result, wallMs, busy } = await runWorker(job, nodeArgs, timeout)
         rmSync(dir, { recursive: true, force: true })
-        if (args.profile) keepBusiestProfile(cellProfileDir, join(profileDir, `${w.id}.${c}${args.rounds > 1 ? `.r${round + 1}` : ''}.cpuprofile`))
         ;((cells[w.id] ??= {})[c] ??= []).push({ round, ...result, wallMs, busyBefore: before, busyDuring: busy })
         const shown = 'error' in result ? `ERROR ${result.error.split('\n')[0]}` : `${fmt(result.value)} ${result.unit}${result.capped ? ' (capped)' : ''}`
         log(
@@ -420,6 +406,18 @@ async function main(): Promise<void> {
   }
   writeFileSync(join(resultsDir, `${outName}.json`), JSON.stringify(data, null, 1) + '\n')
   writeReport(data, resultsDir, outName)
+  if (args.merge) {
+    const latestPath = join(resultsDir, 'latest.json')
+    const latest = JSON.parse(readFileSync(latestPath, 'utf8')) as BenchData
+    for (const [w, byC] of Object.entries(cells)) {
+      latest.cells[w] = { ...(latest.cells[w] ?? {}), ...byC }
+      if (!latest.workloads.some((x) => x.id === w)) latest.workloads.push(data.workloads.find((x) => x.id === w)!)
+    }
+    ;(latest.meta.merged ??= []).push({ workloads: Object.keys(cells), contenders: [...new Set(Object.values(cells).flatMap((byC) => Object.keys(byC)))], date: data.meta.date, git: data.meta.git, rounds: args.rounds })
+    writeFileSync(latestPath, JSON.stringify(latest, null, 1) + '\n')
+    writeReport(latest, resultsDir, 'latest')
+    log(`merged ${Object.keys(cells).join(', ')} into bench/results/latest.*`)
+  }
   log(`done in ${data.meta.minutes.toFixed(1)} min: bench/results/${outName}.md, ${outName}.json${outName === 'latest' ? ', chart.svg' : ''}`)
 }
 

@@ -8,6 +8,9 @@ import { keyvContender } from './contenders/keyv.js'
 import { checkFixture, fixtureSpec, loadFixture } from './fixtures.js'
 import { workload } from './workloads/index.js'
 import { loadKeyv } from './workloads/keyv.js'
+import { setTimedHook } from './lib/measure.js'
+import { Session } from 'node:inspector'
+import { writeFileSync } from 'node:fs'
 import type { Ctx, Result } from './workloads/types.js'
 import { RESULT_TAG, type WorkerJob } from './lib/protocol.js'
 
@@ -29,6 +32,27 @@ async function buildFixture(job: WorkerJob): Promise<Result> {
   return { value: ms, unit: 'ms', higherIsBetter: false, ms, ops: spec.keys }
 }
 
+/**
+ * CPU profile of the timed part only (not module loading, fixture opening or
+ * data generation): sampling starts when the first loop starts (warm-up
+ * included) and stops when the workload returns.
+ */
+function startProfiler(): Session {
+  const session = new Session()
+  session.connect()
+  session.post('Profiler.enable')
+  session.post('Profiler.setSamplingInterval', { interval: 200 })
+  setTimedHook(() => session.post('Profiler.start'))
+  return session
+}
+
+function stopProfiler(session: Session, path: string): void {
+  session.post('Profiler.stop', (err, result) => {
+    if (err) throw err
+    writeFileSync(path, JSON.stringify(result.profile))
+  })
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '{}') as WorkerJob
   let out: Result | { error: string }
@@ -43,7 +67,9 @@ async function main(): Promise<void> {
         round: job.round,
         engineOptions: job.engineOptions ?? {},
       }
+      const session = job.profile === undefined ? undefined : startProfiler()
       out = await workload(job.workload!).run(ctx)
+      if (session !== undefined) stopProfiler(session, job.profile!)
     }
   } catch (err) {
     out = { error: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) }

@@ -14,12 +14,27 @@ export interface Timing {
   capped: boolean
 }
 
+let onTimed: (() => void) | undefined
+
+/** Called once, when the first measured (or warm-up) loop starts: the worker starts its CPU profile there. */
+export function setTimedHook(hook: (() => void) | undefined): void {
+  onTimed = hook
+}
+
+/** Marks the start of timed work (the loops call it; workloads with their own timing call it themselves). */
+export function timedSection(): void {
+  const hook = onTimed
+  onTimed = undefined
+  hook?.()
+}
+
 function timing(ops: number, ms: number, n: number): Timing {
   return { ops, ms, opsPerSec: ms > 0 ? (ops / ms) * 1000 : 0, capped: ops < n }
 }
 
 /** One operation in flight at a time. */
 export async function serial(n: number, capMs: number, op: (i: number) => Promise<unknown>): Promise<Timing> {
+  timedSection()
   const start = performance.now()
   const deadline = start + capMs
   let i = 0
@@ -33,6 +48,7 @@ export async function serial(n: number, capMs: number, op: (i: number) => Promis
 
 /** `depth` operations in flight: each finished one starts the next. */
 export async function concurrent(n: number, depth: number, capMs: number, op: (i: number) => Promise<unknown>): Promise<Timing> {
+  timedSection()
   const start = performance.now()
   const deadline = start + capMs
   let next = 0
@@ -54,6 +70,7 @@ export async function concurrent(n: number, depth: number, capMs: number, op: (i
 
 /** Synchronous operations (getSync). */
 export function syncLoop(n: number, capMs: number, op: (i: number) => unknown): Timing {
+  timedSection()
   const start = performance.now()
   const deadline = start + capMs
   let i = 0

@@ -11,6 +11,8 @@ export interface WorkerJob {
   scale: Scale
   round: number
   engineOptions?: Record<string, unknown>
+  /** Write a CPU profile of the timed part (from the first measured loop to the end) here. */
+  profile?: string
 }
 
 /** The worker prints exactly one line starting with this, followed by the Result as JSON. */

@@ -6,7 +6,7 @@ import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { seqKey, seqKeys, shuffledKeys, valuePool } from '../lib/data.js'
-import { median, serial } from '../lib/measure.js'
+import { median, serial, timedSection } from '../lib/measure.js'
 import { dirBytes, warmPageCache } from '../lib/disk.js'
 import { levelContender, type PutOp } from '../contenders/level.js'
 import { fixtureSpec, loadFixture } from '../fixtures.js'
@@ -67,19 +67,25 @@ async function overwriteLoop(ctx: Ctx): Promise<Result> {
  */
 async function compactionPutsLoop(ctx: Ctx): Promise<Result> {
   const cask = ctx.contender.startsWith('caskdb')
-  const store = await levelContender(ctx.contender).open(ctx.dir, cask ? { ...ctx.engineOptions, autoCompact: false } : ctx.engineOptions)
+  const contender = levelContender(ctx.contender)
+  const options = cask ? { ...ctx.engineOptions, autoCompact: false } : ctx.engineOptions
+  let store = await contender.open(ctx.dir, options)
   try {
     const keys = Math.floor(ctx.scale.smallKeys / 2)
     const versions = 6
     const pool = valuePool(100, 1024, 4)
     for (let v = 0; v < versions; v++) {
       const order = shuffledKeys(keys, 20 + v)
-      for (let b = 0; b < keys; b += 1000) {
+      for (let b = 0; b < keys; b += 10_000) {
         const ops: PutOp[] = []
-        for (let i = b; i < Math.min(b + 1000, keys); i++) ops.push({ type: 'put', key: order[i]!, value: pool[(i + v) & 1023]! })
+        for (let i = b; i < Math.min(b + 10_000, keys); i++) ops.push({ type: 'put', key: order[i]!, value: pool[(i + v) & 1023]! })
         await store.batch(ops)
       }
     }
+    // Close and reopen, so background work left by the load (sealing segments,
+    // LevelDB's own compactions) is finished before the baseline is measured.
+    await store.close()
+    store = await contender.open(ctx.dir, options)
     const before = dirBytes(ctx.dir).apparent
     const n = 2_000_000
     const fresh = seqKeys(400_000, 500_000_000)
@@ -140,6 +146,7 @@ async function reopenLoop(ctx: Ctx): Promise<Result> {
   warmPageCache(ctx.fixtureDir)
   const contender = levelContender(ctx.contender)
   const key = seqKey(Math.floor(spec.keys * 0.61803))
+  timedSection()
   const t0 = performance.now()
   const store = await contender.open(ctx.fixtureDir, ctx.engineOptions)
   const value = await store.get(key)
@@ -168,6 +175,7 @@ async function memoryLoop(ctx: Ctx, keys: number): Promise<Result> {
   try {
     gc()
     const m0 = memoryNow()
+    timedSection()
     const t0 = performance.now()
     await loadFixture(store, { keys, valueSize: 100 })
     const loadMs = performance.now() - t0

@@ -1,7 +1,7 @@
 /** Point reads (async, getSync, skewed, cold, 4 KiB) and ordered scans over prebuilt fixtures. */
 import { performance } from 'node:perf_hooks'
 import { readOrder, seqKey, shuffledKeys } from '../lib/data.js'
-import { concurrent, serial, syncLoop } from '../lib/measure.js'
+import { concurrent, serial, syncLoop, timedSection } from '../lib/measure.js'
 import { evictPageCache, residentFraction } from '../lib/disk.js'
 import { levelContender, type Store } from '../contenders/level.js'
 import { fixtureSpec } from '../fixtures.js'
@@ -105,6 +105,7 @@ async function iterateLoop(ctx: Ctx): Promise<Result> {
   const { store, spec } = await openFixture(ctx, 'small')
   try {
     await store.scan(seqKey(0), 1000)
+    timedSection()
     const start = performance.now()
     let entries = 0
     let passes = 0
