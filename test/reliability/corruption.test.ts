@@ -60,6 +60,15 @@ async function inspect(location: string, model: Map<string, string>, options: Ca
       else wrong.push(`${key}: ${describeError(err)}`)
     }
   }
+  // A full iteration either fails with CORRUPTION at a damaged record or yields only written values.
+  try {
+    for (const [k, v] of await db.iterator().all()) {
+      const key = k!.toString()
+      if (model.get(key) !== v!.toString()) wrong.push(`iterator: ${key}=${v!.toString().slice(0, 20)}`)
+    }
+  } catch (err) {
+    if (!coded(err, ['CORRUPTION'])) wrong.push(`iterator: ${describeError(err)}`)
+  }
   const recovery = db.stats().recovery
   const keys = db.stats().keys
   await db.close()
@@ -203,7 +212,8 @@ test('corruption: a sealed segment cut short at a record boundary: open fails wi
   const r = await inspect(location, model)
   t.ok(r.opened, 'opens after repair')
   if (!r.opened) return
-  t.same(r.wrong.filter((w) => !w.startsWith(`${lostKey}=`)), [], 'no wrong bytes')
+  // The cut record's key may show its previous value again: bytes written for it, just older.
+  t.same(r.wrong.filter((w) => !w.replace('iterator: ', '').startsWith(`${lostKey}=`)), [], 'no wrong bytes')
   t.ok(r.right >= model.size - 1, `${r.right}/${model.size} keys intact; only ${lostKey} (the cut record) may be gone or older`)
   t.same(await CaskDB.verify(location), [], 'verify is clean after repair')
 })
