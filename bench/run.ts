@@ -250,8 +250,9 @@ function gitInfo(): { commit: string; dirty: boolean } {
   // Set when the bench runs on an exported snapshot of a commit (no .git there).
   if (process.env.BENCH_GIT_COMMIT) return { commit: process.env.BENCH_GIT_COMMIT, dirty: false }
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()
-    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'adapters'], { cwd: root, encoding: 'utf8' }).trim()
+    const quiet = { cwd: root, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'] }
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], quiet).trim()
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'adapters'], quiet).trim()
     return { commit, dirty: status.length > 0 }
   } catch {
     return { commit: 'unknown', dirty: false }
