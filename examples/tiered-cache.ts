@@ -63,7 +63,8 @@ export interface TieredCacheOptions {
  * reached (the cache then works from the local tier and keeps retrying).
  */
 export async function createTieredCache({ location, redisUrl, namespace, ttl, localTtl }: TieredCacheOptions): Promise<Cacheable> {
-  const local = new Keyv({ store: new KeyvCask(location), ttl: localTtl })
+  // Every key of the local tier is held in RAM until purged: sweep expired copies once a minute.
+  const local = new Keyv({ store: new KeyvCask({ location, clearExpiredInterval: 60_000 }), ttl: localTtl })
   // @keyv/redis's own helper: it prefixes keys itself (`namespace::key`), so Keyv does not.
   const shared = createRedisKeyv(redisOptions(redisUrl), { throwOnConnectError: false, connectionTimeout: 1000 })
   const cache = new Cacheable({ primary: local, secondary: shared, namespace, ttl })

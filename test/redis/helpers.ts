@@ -40,7 +40,8 @@ export function redisServerInstalled(): boolean {
 export function requireRedisServer(t: Test): boolean {
   if (redisServerInstalled()) return true
   const message = 'redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this)'
-  if (process.env['CI']) {
+  const ci = process.env['CI']
+  if (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') {
     t.fail(`${message}; CI is set, so this is a failure, not a skip`)
   } else {
     process.stderr.write(`\n!!! SKIPPING the Redis tests: ${message} !!!\n\n`)
