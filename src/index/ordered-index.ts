@@ -7,12 +7,35 @@
  *
  * Why typed-array leaves: at 20M keys, one JS object per entry would cost
  * ~70+ bytes of headers and pointers each and give the GC 20M objects to
- * trace. A leaf instead holds its keys in one `string[]` and all five numbers
- * of all its entries in one `Float64Array` (stride 5). The numbers then live
- * off the JS heap, are never traced, and cost exactly 40 bytes per entry. A
- * leaf's Float64Array grows in chunks of CHUNK entries instead of being
- * allocated at full node capacity, so half-full leaves (the norm right after
- * splits, and for sequential inserts) do not pay for their empty half.
+ * trace. A leaf instead holds its keys in one `string[]` and all numbers of
+ * all its entries in one `Float64Array`: each entry's key head (see below),
+ * then the five entry fields. The numbers then live off the JS heap, are
+ * never traced, and cost exactly 48 bytes per entry. A leaf's Float64Array
+ * grows in chunks of CHUNK entries instead of being allocated at full node
+ * capacity, so half-full leaves (the norm right after splits, and for
+ * sequential inserts) do not pay for their empty half.
+ *
+ * Why key heads: a binary search over `string[]` chases one pointer per step
+ * to a string stored elsewhere in memory, so at a million keys nearly every
+ * comparison is a cache miss. Each node therefore also keeps, for each of its
+ * keys, a number: the HEAD_BYTES bytes of the key that follow the node's
+ * prefix (the chars that all keys which can reach the node share),
+ * zero-padded and packed big-endian into a double together with a short
+ * length code (see headOf). head(x) < head(y) implies x < y, so searches
+ * compare these numbers, which lie next to each other in memory, and read a
+ * key string only where heads are equal; and equal heads whose window holds
+ * the whole rest of both keys mean equal keys, so lookups of keys that end
+ * within the window read no string at all.
+ *
+ * Where the prefix comes from: every string in [lo, hi) starts with the
+ * common prefix of lo and hi, so a node whose separator bounds lo <= k < hi
+ * both exist uses that prefix, and a key that reached the node by descent
+ * needs no check. Nodes with an unbounded side (on the leftmost and rightmost
+ * path) use the common prefix of their own first and last keys and compare a
+ * search key with it first (`check`). A node's bounds change only when it
+ * splits (narrower) or borrows from or absorbs a sibling (wider); fitPrefix
+ * then recomputes its heads if the prefix must shrink, or may grow and the
+ * heads have ties. Everything else keeps heads valid incrementally.
  *
  * Why copy-on-write with owner tokens (as Immutable.js `ownerID` or Clojure
  * transients): snapshots must be O(1) and must never observe later writes.
@@ -39,6 +62,10 @@
  * reuses per-tree path arrays, nodes share one hidden class (leaf and internal
  * nodes differ only in which arrays are empty) so property accesses stay
  * monomorphic, and results are written into caller-provided objects.
+ *
+ * Keys are expected to be latin1 strings (one char per byte, so `<` is
+ * bytewise order). Other strings still work, in UTF-16 code unit order: a
+ * head saturates at the first code unit above 0xff.
  */
 
 export interface IndexEntry {
@@ -87,34 +114,87 @@ export interface IndexView {
 export const DEFAULT_NODE_CAPACITY = 64
 const MIN_NODE_CAPACITY = 4
 const MAX_NODE_CAPACITY = 4096
-/** Numbers per entry in a leaf's Float64Array: seg, offset, size, expires, seq. */
-const STRIDE = 5
+/** Numbers per entry in a leaf's Float64Array: its head, then FIELDS numbers (seg, offset, size, expires, seq). */
+const STRIDE = 6
+const FIELDS = 5
 /** Leaf value arrays grow by this many entries (must be a power of two). */
 const CHUNK = 8
 const CHUNK_SHIFT = 3
+/** Key bytes after the node prefix packed into a head: 6 bytes = 48 bits, exact in a double. */
+const HEAD_BYTES = 6
+
+/** A node's prefix, for comparing search keys with it (immutable, so nodes can share it). */
+class PrefixCheck {
+  /** The prefix. */
+  readonly pre: string
+  /** The least string above every string that starts with `pre`; '' if there is none. */
+  readonly end: string
+
+  constructor(pre: string, end: string) {
+    this.pre = pre
+    this.end = end
+  }
+}
 
 class Node {
   owner: object
   readonly leaf: boolean
   keys: string[]
-  /** Leaves only; length is a multiple of STRIDE and >= keys.length * STRIDE. */
-  vals: Float64Array
+  /**
+   * Leaves: room for R = length / STRIDE entries (R >= keys.length): the
+   * heads of all entries first, nums[0 .. R), so that a search touches few
+   * cache lines, then the fields of entry i at nums[R + i * FIELDS ..] (seg,
+   * offset, size, expires, seq). Internal nodes: empty.
+   */
+  nums: Float64Array
+  /**
+   * Internal nodes only: the head of each separator (same length as keys).
+   * A plain array of doubles rather than a typed array, because allocating
+   * typed arrays is slow and every internal node copied on the write path
+   * after a snapshot needs a fresh one.
+   */
+  sepHeads: number[]
   /** Internal nodes only; length === keys.length + 1. */
   children: Node[]
+  /** Length of the prefix the heads skip: every key of the node starts with the same `plen` chars. */
+  plen: number
+  /**
+   * Set when a search key must be compared with the prefix before its head is
+   * used. Null when plen is 0, or when the node's separator bounds both exist
+   * and share the prefix, so that any key that descends here shares it.
+   */
+  check: PrefixCheck | null
 
-  constructor(owner: object, leaf: boolean, keys: string[], vals: Float64Array, children: Node[]) {
+  constructor(
+    owner: object,
+    leaf: boolean,
+    keys: string[],
+    nums: Float64Array,
+    sepHeads: number[],
+    children: Node[],
+    plen: number,
+    check: PrefixCheck | null,
+  ) {
     this.owner = owner
     this.leaf = leaf
     this.keys = keys
-    this.vals = vals
+    this.nums = nums
+    this.sepHeads = sepHeads
     this.children = children
+    this.plen = plen
+    this.check = check
   }
 }
 
 // Shared placeholders so both node kinds have the same shape. Never mutated:
-// leaves never touch `children`, internal nodes never touch `vals`.
-const NO_VALS = new Float64Array(0)
+// leaves never touch `children` and `sepHeads`, internal nodes never `nums`.
 const NO_CHILDREN: Node[] = []
+const NO_HEADS: number[] = []
+const NO_NUMS = new Float64Array(0)
+
+/** An empty array whose elements are stored as unboxed doubles from the start (heads are rarely small integers). */
+const EMPTY_DOUBLES: number[] = [0.5]
+EMPTY_DOUBLES.pop()
 
 /** Entries a leaf's value array should have room for when holding n entries: at least one spare slot below capacity. */
 function roomFor(n: number, cap: number): number {
@@ -123,20 +203,272 @@ function roomFor(n: number, cap: number): number {
 }
 
 function newLeaf(owner: object, cap: number): Node {
-  return new Node(owner, true, [], new Float64Array(roomFor(0, cap) * STRIDE), NO_CHILDREN)
+  return new Node(owner, true, [], takeNums(roomFor(0, cap)), NO_HEADS, NO_CHILDREN, 0, null)
+}
+
+/** An internal node; `sepHeads` must be made valid by the caller (see resetHeads). */
+function newInternal(owner: object, keys: string[], sepHeads: number[], children: Node[]): Node {
+  return new Node(owner, false, keys, NO_NUMS, sepHeads, children, 0, null)
 }
 
 function cloneNode(node: Node, owner: object, cap: number): Node {
-  if (!node.leaf) return new Node(owner, false, node.keys.slice(), NO_VALS, node.children.slice())
+  if (!node.leaf) {
+    const keys = node.keys.slice()
+    const heads = node.sepHeads.slice()
+    return new Node(owner, false, keys, NO_NUMS, heads, node.children.slice(), node.plen, node.check)
+  }
   const n = node.keys.length
-  const src = node.vals
-  const dst = new Float64Array(roomFor(n, cap) * STRIDE)
-  const end = n * STRIDE
-  for (let j = 0; j < end; j++) dst[j] = src[j]!
-  return new Node(owner, true, node.keys.slice(), dst, NO_CHILDREN)
+  const nums = relayout(node.nums, 0, n, roomFor(n, cap))
+  return new Node(owner, true, node.keys.slice(), nums, NO_HEADS, NO_CHILDREN, node.plen, node.check)
 }
 
-// --- binary search (plain `<` is bytewise order for latin1 strings) ---
+// --- key heads ---
+
+/** 256 ** (HEAD_BYTES - r): shifts the r bytes of a short remainder to the top of the head. */
+const SHORT_SHIFT = [281474976710656, 1099511627776, 4294967296, 16777216, 65536, 256, 1]
+/** Length code of a head whose window does not hold the whole rest of the key. */
+const LEN_OPEN = 7
+
+/**
+ * The head of `key` in a node whose keys share their first p chars: the
+ * HEAD_BYTES chars from position p, zero-padded past the end of the key, as
+ * a big-endian number, times 8, plus a length code: the number of chars
+ * after p if at most HEAD_BYTES, else LEN_OPEN. For keys sharing the first p
+ * chars, x < y implies head(x) <= head(y), so a smaller head means a smaller
+ * key; and equal heads with a length code below LEN_OPEN mean equal keys (the
+ * window holds both keys' whole rest). At most 2^51, so exact in a double.
+ */
+function headOf(key: string, p: number): number {
+  const n = key.length
+  const r = n - p
+  if (r >= HEAD_BYTES) {
+    const c0 = key.charCodeAt(p)
+    const c1 = key.charCodeAt(p + 1)
+    const c2 = key.charCodeAt(p + 2)
+    const c3 = key.charCodeAt(p + 3)
+    const c4 = key.charCodeAt(p + 4)
+    const c5 = key.charCodeAt(p + 5)
+    if ((c0 | c1 | c2 | c3 | c4 | c5) <= 0xff) {
+      const lenCode = r > HEAD_BYTES ? LEN_OPEN : HEAD_BYTES
+      return ((c0 << 16) | (c1 << 8) | c2) * 0x8000000 + ((((c3 << 16) | (c4 << 8) | c5) << 3) | lenCode)
+    }
+    return headSlow(key, p)
+  }
+  if (r <= 0) return 0
+  let a = 0
+  let or = 0
+  for (let j = p; j < n; j++) {
+    const c = key.charCodeAt(j)
+    or |= c
+    a = a * 256 + c
+  }
+  if (or > 0xff) return headSlow(key, p)
+  return a * SHORT_SHIFT[r]! * 8 + r
+}
+
+/**
+ * headOf written plainly; also handles chars above 0xff (non-latin1 keys):
+ * from the first such char on, every window byte is 0xff and the length code
+ * is LEN_OPEN. That keeps heads monotone in string (UTF-16 code unit) order
+ * and never claims equality.
+ */
+function headSlow(key: string, p: number): number {
+  const n = key.length
+  let h = 0
+  let big = false
+  for (let j = p; j < p + HEAD_BYTES; j++) {
+    let c = j < n ? key.charCodeAt(j) : 0
+    if (big || c > 0xff) {
+      big = true
+      c = 0xff
+    }
+    h = h * 256 + c
+  }
+  const r = n - p
+  return h * 8 + (big || r > HEAD_BYTES ? LEN_OPEN : r < 0 ? 0 : r)
+}
+
+/** Whether equal heads imply equal keys: the length code of head h is below LEN_OPEN. */
+function headIsExact(h: number): boolean {
+  return h - 8 * Math.floor(h * 0.125) !== LEN_OPEN
+}
+
+/** Length of the longest common prefix of a and b. */
+function lcp(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length
+  let i = 0
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++
+  return i
+}
+
+/** Prefix strings longer than this are built with slice (a view; slower to compare, still correct). */
+const FLAT_MAX = 4096
+
+function charCodes(s: string, end: number): number[] {
+  const codes = new Array<number>(end)
+  for (let i = 0; i < end; i++) codes[i] = s.charCodeAt(i)
+  return codes
+}
+
+/**
+ * The first `end` chars of s as a flat string. `slice` would return a view
+ * into s (from 13 chars on), and comparing such a view is much slower.
+ */
+function flatPrefix(s: string, end: number): string {
+  return end > FLAT_MAX ? s.slice(0, end) : String.fromCharCode(...charCodes(s, end))
+}
+
+/** The least string above every string that starts with `pre` ('' if there is none). */
+function prefixEnd(pre: string): string {
+  let k = pre.length
+  while (k > 0 && pre.charCodeAt(k - 1) === 0xffff) k--
+  if (k === 0) return ''
+  if (k > FLAT_MAX) return pre.slice(0, k - 1) + String.fromCharCode(pre.charCodeAt(k - 1) + 1)
+  const codes = charCodes(pre, k)
+  codes[k - 1]!++
+  return String.fromCharCode(...codes)
+}
+
+/**
+ * 0 if key starts with the checked prefix, else -1 if it sorts before every
+ * key of the node, 1 if after. Two string comparisons are much cheaper than
+ * comparing the prefix char by char.
+ */
+function prefixSide(check: PrefixCheck, key: string): number {
+  if (key < check.pre) return -1
+  const end = check.end
+  return end !== '' && key >= end ? 1 : 0
+}
+
+/** Sets the node's prefix length and whether (and against what) search keys are checked. */
+function setPrefix(node: Node, p: number, checked: boolean): void {
+  node.plen = p
+  if (checked && p !== 0) {
+    const pre = flatPrefix(node.keys[0]!, p)
+    node.check = new PrefixCheck(pre, prefixEnd(pre))
+  } else {
+    node.check = null
+  }
+}
+
+/**
+ * Chooses the node's prefix (from its bounds lo <= k < hi, or from its own
+ * keys when a bound is missing) and recomputes all its heads.
+ */
+function resetHeads(node: Node, lo: string | undefined, hi: string | undefined): void {
+  const keys = node.keys
+  const n = keys.length
+  const bounded = lo !== undefined && hi !== undefined
+  const p = bounded ? lcp(lo, hi) : n === 0 ? 0 : lcp(keys[0]!, keys[n - 1]!)
+  setPrefix(node, p, !bounded)
+  if (node.leaf) {
+    const heads = node.nums
+    for (let i = 0; i < n; i++) heads[i] = headOf(keys[i]!, p)
+  } else {
+    const heads = node.sepHeads
+    for (let i = 0; i < n; i++) heads[i] = headOf(keys[i]!, p)
+  }
+}
+
+/** Whether two neighbouring keys of the node have equal heads (so searches there compare strings). */
+function hasEqualHeads(node: Node): boolean {
+  const n = node.keys.length
+  if (node.leaf) {
+    const heads = node.nums
+    for (let i = 1; i < n; i++) if (heads[i] === heads[i - 1]) return true
+  } else {
+    const heads = node.sepHeads
+    for (let i = 1; i < n; i++) if (heads[i] === heads[i - 1]) return true
+  }
+  return false
+}
+
+/**
+ * Revalidates the node's prefix after its bounds changed to lo <= k < hi
+ * (narrowed by a split, or widened by a borrow or merge). Each head must have
+ * been computed with the node's current prefix length; a key that does not
+ * share the prefix is allowed (then the bounds cannot share it either, since
+ * the key lies between them). Recomputing heads reads every key string, a
+ * cache miss each, so it is done only when needed: when a bound is missing
+ * (the node is on an edge of the tree), when the bounds do not share the
+ * prefix, or when they allow a longer prefix and the current heads have ties.
+ */
+function fitPrefix(node: Node, lo: string | undefined, hi: string | undefined): void {
+  if (lo === undefined || hi === undefined) {
+    resetHeads(node, lo, hi)
+    return
+  }
+  const q = lcp(lo, hi)
+  const p = node.plen
+  if (q < p || (q > p && hasEqualHeads(node))) resetHeads(node, lo, hi)
+  // Every key shares both the first q and the first p chars, so the bounds share the prefix.
+  else node.check = null
+}
+
+/** Whether inserting `key` into a node keeps its heads valid (a checked node's keys must all share its prefix). */
+function keepsPrefix(node: Node, key: string): boolean {
+  return node.check === null || prefixSide(node.check, key) === 0
+}
+
+// --- searches ---
+
+/** The child of internal node `node` to descend into for `key` (the first separator > key). */
+function childIndex(node: Node, key: string): number {
+  const keys = node.keys
+  const p = node.plen
+  const check = node.check
+  if (check !== null) {
+    const c = prefixSide(check, key)
+    if (c !== 0) return c < 0 ? 0 : keys.length
+  }
+  const hk = headOf(key, p)
+  const exact = headIsExact(hk)
+  const heads = node.sepHeads
+  let lo = 0
+  let hi = keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const h = heads[mid]!
+    if (hk < h) hi = mid
+    else if (hk > h) lo = mid + 1
+    else if (!exact && key < keys[mid]!) hi = mid
+    else lo = mid + 1 // key >= keys[mid] (equal if the heads are exact)
+  }
+  return lo
+}
+
+/**
+ * The index of `key` in `leaf` if present, else ~i where i is the index it
+ * would be inserted at. `key` must lie within the leaf's bounds (reached by
+ * descent); a string is read only where the heads are equal.
+ */
+function leafFind(leaf: Node, key: string): number {
+  const keys = leaf.keys
+  const n = keys.length
+  const p = leaf.plen
+  const check = leaf.check
+  if (check !== null) {
+    const c = prefixSide(check, key)
+    if (c !== 0) return c < 0 ? -1 : ~n
+  }
+  const hk = headOf(key, p)
+  const exact = headIsExact(hk)
+  const heads = leaf.nums
+  let lo = 0
+  let hi = n
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const h = heads[mid]!
+    if (h < hk) lo = mid + 1
+    else if (h > hk) hi = mid
+    else if (!exact && keys[mid]! < key) lo = mid + 1
+    else hi = mid // keys[mid] >= key (equal if the heads are exact)
+  }
+  return lo < n && heads[lo] === hk && (exact || keys[lo] === key) ? lo : ~lo
+}
+
+// Plain string searches (`<` is bytewise order for latin1 strings), for keys
+// that need not lie within the node's bounds.
 
 /** First index whose key is >= key. */
 function lowerBound(keys: string[], key: string): number {
@@ -150,7 +482,7 @@ function lowerBound(keys: string[], key: string): number {
   return lo
 }
 
-/** First index whose key is > key; for internal nodes this is the child to descend into. */
+/** First index whose key is > key. */
 function upperBound(keys: string[], key: string): number {
   let lo = 0
   let hi = keys.length
@@ -176,19 +508,94 @@ function arrRemove<T>(a: T[], i: number): void {
   a.pop()
 }
 
+// --- internal node helpers (keys and their heads move together) ---
+
+function internalInsertKey(node: Node, i: number, key: string): void {
+  arrInsert(node.sepHeads, i, headOf(key, node.plen))
+  arrInsert(node.keys, i, key)
+}
+
+function internalRemoveKey(node: Node, i: number): void {
+  arrRemove(node.sepHeads, i)
+  arrRemove(node.keys, i)
+}
+
+function internalPopKey(node: Node): string {
+  node.sepHeads.pop()
+  return node.keys.pop()!
+}
+
+/** Replaces separator i of internal node `parent` (whose bounds are lo, hi) and keeps its heads valid. */
+function setSeparator(parent: Node, i: number, sep: string, lo: string | undefined, hi: string | undefined): void {
+  const keeps = keepsPrefix(parent, sep)
+  parent.keys[i] = sep
+  if (keeps) parent.sepHeads[i] = headOf(sep, parent.plen)
+  else resetHeads(parent, lo, hi)
+}
+
 // --- leaf entry helpers ---
 
-function readEntry(vals: Float64Array, i: number, out: IndexEntry): void {
-  const b = i * STRIDE
-  out.seg = vals[b]!
-  out.offset = vals[b + 1]!
-  out.size = vals[b + 2]!
-  out.expires = vals[b + 3]!
-  out.seq = vals[b + 4]!
+/** Where the fields of entry i start in a leaf's array. */
+function fieldsAt(nums: Float64Array, i: number): number {
+  return ((nums.length / STRIDE) | 0) + i * FIELDS
+}
+
+// Allocating a typed array costs microseconds (an off-heap buffer, tracked by
+// the GC): more than the rest of an insert. Leaf arrays that an owned leaf
+// outgrows or sheds are therefore kept, a few per size, and reused (the
+// write pattern frees sizes that other leaves need next). Only arrays of
+// nodes owned by the current generation are released: no snapshot or cursor
+// can reach those. A reused array holds stale numbers; only entries below
+// keys.length are ever read. The pool is shared by all indexes and small.
+const POOL_PER_SIZE = 8
+/** At most this many entries (48 bytes each) are pooled in all. */
+const POOL_ENTRIES = 4096
+const pool: Float64Array[][] = []
+let pooledEntries = 0
+
+function takeNums(room: number): Float64Array {
+  const free = pool[room]
+  if (free !== undefined && free.length !== 0) {
+    pooledEntries -= room
+    return free.pop()!
+  }
+  return new Float64Array(room * STRIDE)
+}
+
+/** Hands back the array of an owned leaf that no longer uses it. */
+function releaseNums(nums: Float64Array): void {
+  const room = (nums.length / STRIDE) | 0
+  if (pooledEntries + room > POOL_ENTRIES) return
+  let free = pool[room]
+  if (free === undefined) pool[room] = free = []
+  if (free.length < POOL_PER_SIZE) {
+    free.push(nums)
+    pooledEntries += room
+  }
+}
+
+/** A leaf array with room for `room` entries, holding entries [from, from + count) of `src`. */
+function relayout(src: Float64Array, from: number, count: number, room: number): Float64Array {
+  const dst = takeNums(room)
+  for (let j = 0; j < count; j++) dst[j] = src[from + j]!
+  const s = fieldsAt(src, from)
+  const d = fieldsAt(dst, 0)
+  const end = count * FIELDS
+  for (let j = 0; j < end; j++) dst[d + j] = src[s + j]!
+  return dst
+}
+
+function readEntry(nums: Float64Array, i: number, out: IndexEntry): void {
+  const b = fieldsAt(nums, i)
+  out.seg = nums[b]!
+  out.offset = nums[b + 1]!
+  out.size = nums[b + 2]!
+  out.expires = nums[b + 3]!
+  out.seq = nums[b + 4]!
 }
 
 function writeEntry(
-  vals: Float64Array,
+  nums: Float64Array,
   i: number,
   seg: number,
   offset: number,
@@ -196,15 +603,19 @@ function writeEntry(
   expires: number,
   seq: number,
 ): void {
-  const b = i * STRIDE
-  vals[b] = seg
-  vals[b + 1] = offset
-  vals[b + 2] = size
-  vals[b + 3] = expires
-  vals[b + 4] = seq
+  const b = fieldsAt(nums, i)
+  nums[b] = seg
+  nums[b + 1] = offset
+  nums[b + 2] = size
+  nums[b + 3] = expires
+  nums[b + 4] = seq
 }
 
-/** Inserts at i; the leaf must hold fewer than cap entries. */
+/**
+ * Inserts at i (computing the key's head with the leaf's prefix); the leaf
+ * must hold fewer than cap entries. Like leafRemove and leafAppend, only for
+ * a leaf owned by the current generation (its old array may go to the pool).
+ */
 function leafInsert(
   leaf: Node,
   i: number,
@@ -218,48 +629,58 @@ function leafInsert(
 ): void {
   const keys = leaf.keys
   const n = keys.length
-  let vals = leaf.vals
-  if ((n + 1) * STRIDE > vals.length) {
-    const grown = new Float64Array(roomFor(n, cap) * STRIDE)
-    const split = i * STRIDE
-    const end = n * STRIDE
-    for (let j = 0; j < split; j++) grown[j] = vals[j]!
-    for (let j = split; j < end; j++) grown[j + STRIDE] = vals[j]!
-    leaf.vals = vals = grown
-  } else if (i < n) {
-    vals.copyWithin((i + 1) * STRIDE, i * STRIDE, n * STRIDE)
+  let nums = leaf.nums
+  if ((n + 1) * STRIDE > nums.length) {
+    const grown = relayout(nums, 0, n, roomFor(n, cap))
+    releaseNums(nums)
+    leaf.nums = nums = grown
   }
-  writeEntry(vals, i, seg, offset, size, expires, seq)
+  if (i < n) {
+    nums.copyWithin(i + 1, i, n)
+    const b = fieldsAt(nums, i)
+    nums.copyWithin(b + FIELDS, b, b + (n - i) * FIELDS)
+  }
+  nums[i] = headOf(key, leaf.plen)
+  writeEntry(nums, i, seg, offset, size, expires, seq)
   arrInsert(keys, i, key)
 }
 
 function leafRemove(leaf: Node, i: number, cap: number): void {
   const keys = leaf.keys
   const n = keys.length
-  const vals = leaf.vals
-  if (i < n - 1) vals.copyWithin(i * STRIDE, (i + 1) * STRIDE, n * STRIDE)
+  const nums = leaf.nums
+  if (i < n - 1) {
+    nums.copyWithin(i, i + 1, n)
+    const b = fieldsAt(nums, i)
+    nums.copyWithin(b, b + FIELDS, b + (n - i) * FIELDS)
+  }
   arrRemove(keys, i)
+  if (n === 1) setPrefix(leaf, 0, false)
   // Give back value space once a leaf has shrunk well below its array, so a
   // shrinking tree does not keep its peak footprint.
   const want = roomFor(n - 1, cap)
-  if (vals.length >= (want + 2 * CHUNK) * STRIDE) leaf.vals = vals.slice(0, want * STRIDE)
+  if (nums.length >= (want + 2 * CHUNK) * STRIDE) {
+    leaf.nums = relayout(nums, 0, n - 1, want)
+    releaseNums(nums)
+  }
 }
 
-/** Appends all entries of `src` to leaf `dst` (which must have room up to cap). */
+/** Appends all entries of `src` to leaf `dst` (which must have room up to cap), heads included. */
 function leafAppend(dst: Node, src: Node, cap: number): void {
   const dn = dst.keys.length
   const sn = src.keys.length
-  let dv = dst.vals
+  let dv = dst.nums
   if ((dn + sn) * STRIDE > dv.length) {
-    const grown = new Float64Array(roomFor(dn + sn, cap) * STRIDE)
-    const end = dn * STRIDE
-    for (let j = 0; j < end; j++) grown[j] = dv[j]!
-    dst.vals = dv = grown
+    const grown = relayout(dv, 0, dn, roomFor(dn + sn, cap))
+    releaseNums(dv)
+    dst.nums = dv = grown
   }
-  const sv = src.vals
-  const base = dn * STRIDE
-  const end = sn * STRIDE
-  for (let j = 0; j < end; j++) dv[base + j] = sv[j]!
+  const sv = src.nums
+  for (let j = 0; j < sn; j++) dv[dn + j] = sv[j]!
+  const s = fieldsAt(sv, 0)
+  const d = fieldsAt(dv, dn)
+  const end = sn * FIELDS
+  for (let j = 0; j < end; j++) dv[d + j] = sv[s + j]!
   const dk = dst.keys
   const sk = src.keys
   for (let j = 0; j < sn; j++) dk.push(sk[j]!)
@@ -269,25 +690,20 @@ function leafAppend(dst: Node, src: Node, cap: number): void {
 
 function findLeaf(root: Node, key: string): Node {
   let node = root
-  while (!node.leaf) node = node.children[upperBound(node.keys, key)]!
+  while (!node.leaf) node = node.children[childIndex(node, key)]!
   return node
 }
 
 function treeGet(root: Node, key: string, out: IndexEntry): boolean {
   const leaf = findLeaf(root, key)
-  const keys = leaf.keys
-  const i = lowerBound(keys, key)
-  if (i < keys.length && keys[i] === key) {
-    readEntry(leaf.vals, i, out)
-    return true
-  }
-  return false
+  const i = leafFind(leaf, key)
+  if (i < 0) return false
+  readEntry(leaf.nums, i, out)
+  return true
 }
 
 function treeHas(root: Node, key: string): boolean {
-  const keys = findLeaf(root, key).keys
-  const i = lowerBound(keys, key)
-  return i < keys.length && keys[i] === key
+  return leafFind(findLeaf(root, key), key) >= 0
 }
 
 function treeFirst(root: Node): string | undefined {
@@ -373,7 +789,7 @@ class TreeCursor implements IndexCursor {
       const key = leaf.keys[i]!
       const hi = this.hi
       if (hi !== undefined && (this.hiInc ? key > hi : key >= hi)) return this.end()
-      readEntry(leaf.vals, i, out)
+      readEntry(leaf.nums, i, out)
       this.idx[h] = i + 1
       return key
     }
@@ -385,7 +801,7 @@ class TreeCursor implements IndexCursor {
     const key = leaf.keys[i]!
     const lo = this.lo
     if (lo !== undefined && (this.loInc ? key < lo : key <= lo)) return this.end()
-    readEntry(leaf.vals, i, out)
+    readEntry(leaf.nums, i, out)
     this.idx[h] = i - 1
     return key
   }
@@ -421,6 +837,7 @@ class TreeCursor implements IndexCursor {
       if (hi !== undefined) {
         const lastKey = keys[n - 1]!
         if (this.hiInc ? lastKey > hi : lastKey >= hi) {
+          // Plain string search: hi need not lie within this leaf's bounds.
           const j = this.hiInc ? upperBound(keys, hi) : lowerBound(keys, hi)
           if (j > i) total += j - i
           break
@@ -444,22 +861,18 @@ class TreeCursor implements IndexCursor {
     let node = this.root
     let d = 0
     while (!node.leaf) {
-      const i = upperBound(node.keys, target)
+      const i = childIndex(node, target)
       nodes[d] = node
       idx[d] = i
       d++
       node = node.children[i]!
     }
     nodes[d] = node
-    const keys = node.keys
-    idx[d] =
-      mode === AT_GE
-        ? lowerBound(keys, target)
-        : mode === AT_GT
-          ? upperBound(keys, target)
-          : mode === AT_LE
-            ? upperBound(keys, target) - 1
-            : lowerBound(keys, target) - 1
+    const f = leafFind(node, target)
+    // Found at f: lower bound f, upper bound f + 1. Absent: both are ~f.
+    const lower = f >= 0 ? f : ~f
+    const upper = f >= 0 ? f + 1 : ~f
+    idx[d] = mode === AT_GE ? lower : mode === AT_GT ? upper : mode === AT_LE ? upper - 1 : lower - 1
     this.h = d
   }
 
@@ -615,30 +1028,36 @@ export class OrderedIndex implements IndexView {
     seq: number,
     previous?: IndexEntry,
   ): boolean {
-    const i = this.findPath(key)
+    const f = this.findPath(key)
     const h = this.depth
-    const found0 = this.pathNodes[h]!
-    const found = i < found0.keys.length && found0.keys[i] === key
-    if (found && previous !== undefined) readEntry(found0.vals, i, previous)
+    if (f >= 0 && previous !== undefined) readEntry(this.pathNodes[h]!.nums, f, previous)
     this.snap = null
     this.ownPath(h)
     const leaf = this.pathNodes[h]!
-    if (found) {
-      writeEntry(leaf.vals, i, seg, offset, size, expires, seq)
+    if (f >= 0) {
+      writeEntry(leaf.nums, f, seg, offset, size, expires, seq)
       return true
     }
+    const i = ~f
     this.count_++
-    if (leaf.keys.length < this.cap) leafInsert(leaf, i, key, seg, offset, size, expires, seq, this.cap)
-    else this.splitInsert(h, i, key, seg, offset, size, expires, seq)
+    const n = leaf.keys.length
+    if (n < this.cap) {
+      // A key between two keys of the leaf shares their prefix.
+      const keeps = (i > 0 && i < n) || keepsPrefix(leaf, key)
+      leafInsert(leaf, i, key, seg, offset, size, expires, seq, this.cap)
+      // A leaf on the tree's edge got a key outside its prefix: shorten the prefix.
+      if (!keeps) resetHeads(leaf, this.pathLo(h), this.pathHi(h))
+    } else {
+      this.splitInsert(h, i, key, seg, offset, size, expires, seq)
+    }
     return false
   }
 
   delete(key: string, previous?: IndexEntry): boolean {
     const i = this.findPath(key)
+    if (i < 0) return false
     const h = this.depth
-    const leaf = this.pathNodes[h]!
-    if (i >= leaf.keys.length || leaf.keys[i] !== key) return false
-    if (previous !== undefined) readEntry(leaf.vals, i, previous)
+    if (previous !== undefined) readEntry(this.pathNodes[h]!.nums, i, previous)
     this.removeAt(h, i)
     return true
   }
@@ -654,24 +1073,24 @@ export class OrderedIndex implements IndexView {
     seq: number,
   ): boolean {
     const i = this.findPath(key)
+    if (i < 0) return false
     const h = this.depth
-    const leaf0 = this.pathNodes[h]!
-    if (i >= leaf0.keys.length || leaf0.keys[i] !== key) return false
-    const b = i * STRIDE
-    if (leaf0.vals[b] !== expectSeg || leaf0.vals[b + 1] !== expectOffset) return false
+    const nums = this.pathNodes[h]!.nums
+    const b = fieldsAt(nums, i)
+    if (nums[b] !== expectSeg || nums[b + 1] !== expectOffset) return false
     this.snap = null
     this.ownPath(h)
-    writeEntry(this.pathNodes[h]!.vals, i, seg, offset, size, expires, seq)
+    writeEntry(this.pathNodes[h]!.nums, i, seg, offset, size, expires, seq)
     return true
   }
 
   deleteIf(key: string, expectSeg: number, expectOffset: number): boolean {
     const i = this.findPath(key)
+    if (i < 0) return false
     const h = this.depth
-    const leaf = this.pathNodes[h]!
-    if (i >= leaf.keys.length || leaf.keys[i] !== key) return false
-    const b = i * STRIDE
-    if (leaf.vals[b] !== expectSeg || leaf.vals[b + 1] !== expectOffset) return false
+    const nums = this.pathNodes[h]!.nums
+    const b = fieldsAt(nums, i)
+    if (nums[b] !== expectSeg || nums[b + 1] !== expectOffset) return false
     this.removeAt(h, i)
     return true
   }
@@ -700,14 +1119,14 @@ export class OrderedIndex implements IndexView {
     this.depth = 0
   }
 
-  /** Read-only descent recording the path; returns the lower-bound index of key in the leaf. */
+  /** Read-only descent recording the path; returns leafFind's result for the leaf (index, or ~insertion index). */
   private findPath(key: string): number {
     const pathNodes = this.pathNodes
     const pathIdx = this.pathIdx
     let node = this.root
     let d = 0
     while (!node.leaf) {
-      const i = upperBound(node.keys, key)
+      const i = childIndex(node, key)
       pathNodes[d] = node
       pathIdx[d] = i
       d++
@@ -715,7 +1134,7 @@ export class OrderedIndex implements IndexView {
     }
     pathNodes[d] = node
     this.depth = d
-    return lowerBound(node.keys, key)
+    return leafFind(node, key)
   }
 
   /** Makes every node on the recorded path owned by the current token, cloning foreign ones. */
@@ -743,6 +1162,25 @@ export class OrderedIndex implements IndexView {
     return copy
   }
 
+  /** Lower separator bound of pathNodes[d], from its ancestors on the recorded path (undefined: unbounded). */
+  private pathLo(d: number): string | undefined {
+    for (let e = d - 1; e >= 0; e--) {
+      const i = this.pathIdx[e]!
+      if (i > 0) return this.pathNodes[e]!.keys[i - 1]
+    }
+    return undefined
+  }
+
+  /** Upper separator bound of pathNodes[d] (exclusive; undefined: unbounded). */
+  private pathHi(d: number): string | undefined {
+    for (let e = d - 1; e >= 0; e--) {
+      const i = this.pathIdx[e]!
+      const keys = this.pathNodes[e]!.keys
+      if (i < keys.length) return keys[i]
+    }
+    return undefined
+  }
+
   private splitInsert(
     h: number,
     i: number,
@@ -762,36 +1200,69 @@ export class OrderedIndex implements IndexView {
     const intoLeft = i < leftCount
     const from = intoLeft ? leftCount - 1 : leftCount
     const rightN = n - from
-    const rightVals = new Float64Array(roomFor(intoLeft ? rightN : rightN + 1, cap) * STRIDE)
-    const src = leaf.vals
-    const base = from * STRIDE
-    const end = rightN * STRIDE
-    for (let j = 0; j < end; j++) rightVals[j] = src[base + j]!
-    const right = new Node(token, true, leaf.keys.slice(from), rightVals, NO_CHILDREN)
+    const src = leaf.nums
+    let rightNums: Float64Array
+    if (i === n) {
+      // Appending (as sequential keys do): the right half, which will likely
+      // get the next keys too, keeps the full-size array; the left half, which
+      // likely gets no more keys, an exact-size copy. One allocation instead
+      // of two now and up to three for growing the right half later.
+      leaf.nums = relayout(src, 0, from, from)
+      src.copyWithin(0, from, n)
+      const b = fieldsAt(src, from)
+      src.copyWithin(fieldsAt(src, 0), b, b + rightN * FIELDS)
+      rightNums = src
+    } else {
+      rightNums = relayout(src, from, rightN, roomFor(intoLeft ? rightN : rightN + 1, cap))
+      const leftRoom = roomFor(intoLeft ? from + 1 : from, cap)
+      if (leftRoom * STRIDE < src.length) {
+        leaf.nums = relayout(src, 0, from, leftRoom)
+        releaseNums(src)
+      }
+    }
+    const rightKeys = leaf.keys.slice(from)
+    const right = new Node(token, true, rightKeys, rightNums, NO_HEADS, NO_CHILDREN, leaf.plen, leaf.check)
     leaf.keys.length = from
-    const leftRoom = roomFor(intoLeft ? from + 1 : from, cap) * STRIDE
-    if (leftRoom < src.length) leaf.vals = src.slice(0, leftRoom)
     if (intoLeft) leafInsert(leaf, i, key, seg, offset, size, expires, seq, cap)
     else leafInsert(right, i - from, key, seg, offset, size, expires, seq, cap)
 
     let sep = right.keys[0]!
+    // The key got a head for the leaf's prefix; if it does not share that
+    // prefix (possible on an edge leaf), fitPrefix recomputes its half.
+    fitPrefix(leaf, this.pathLo(h), sep)
+    fitPrefix(right, sep, this.pathHi(h))
     let newNode = right
     for (let d = h - 1; d >= 0; d--) {
       const parent = this.pathNodes[d]!
       const ci = this.pathIdx[d]!
-      arrInsert(parent.keys, ci, sep)
+      const keeps = keepsPrefix(parent, sep)
+      internalInsertKey(parent, ci, sep)
       arrInsert(parent.children, ci + 1, newNode)
-      if (parent.children.length <= cap) return
+      if (parent.children.length <= cap) {
+        if (!keeps) resetHeads(parent, this.pathLo(d), this.pathHi(d))
+        return
+      }
       // cap + 1 children: left keeps `leftChildren`, the separator between the halves moves up.
+      const lo = this.pathLo(d)
+      const hi = this.pathHi(d)
       const leftChildren = (cap + 1) >>> 1
       const pk = parent.keys
       const pc = parent.children
       sep = pk[leftChildren - 1]!
-      newNode = new Node(token, false, pk.slice(leftChildren), NO_VALS, pc.slice(leftChildren))
+      const ph = parent.sepHeads
+      newNode = newInternal(token, pk.slice(leftChildren), ph.slice(leftChildren), pc.slice(leftChildren))
+      newNode.plen = parent.plen
+      newNode.check = parent.check
       pk.length = leftChildren - 1
+      ph.length = leftChildren - 1
       pc.length = leftChildren
+      fitPrefix(parent, lo, sep)
+      fitPrefix(newNode, sep, hi)
     }
-    this.root = new Node(token, false, [sep], NO_VALS, [this.root, newNode])
+    const root = newInternal(token, [sep], EMPTY_DOUBLES.slice(), [this.root, newNode])
+    root.sepHeads.push(0) // set by resetHeads
+    resetHeads(root, undefined, undefined)
+    this.root = root
   }
 
   private removeAt(h: number, i: number): void {
@@ -802,7 +1273,12 @@ export class OrderedIndex implements IndexView {
     this.rebalance(h)
   }
 
-  /** Restores minimum fill bottom-up after a removal by borrowing from or merging with a sibling. */
+  /**
+   * Restores minimum fill bottom-up after a removal by borrowing from or
+   * merging with a sibling. A node whose bounds widen (the borrower, the
+   * merged node) has its prefix revalidated (fitPrefix); separators rewritten
+   * in the parent get new heads.
+   */
   private rebalance(h: number): void {
     const min = this.min
     const cap = this.cap
@@ -812,6 +1288,9 @@ export class OrderedIndex implements IndexView {
       if (count >= min) return
       const parent = this.pathNodes[d - 1]!
       const ci = this.pathIdx[d - 1]!
+      // The parent's own bounds; levels above d - 1 are not modified by this step.
+      const pLo = this.pathLo(d - 1)
+      const pHi = this.pathHi(d - 1)
       if (ci > 0) {
         const left0 = parent.children[ci - 1]!
         const leftCount = left0.leaf ? left0.keys.length : left0.children.length
@@ -819,59 +1298,79 @@ export class OrderedIndex implements IndexView {
         if (leftCount > min) {
           if (node.leaf) {
             const last = left.keys.length - 1
-            const b = last * STRIDE
-            const lv = left.vals
+            const lv = left.nums
+            const b = fieldsAt(lv, last)
             leafInsert(node, 0, left.keys[last]!, lv[b]!, lv[b + 1]!, lv[b + 2]!, lv[b + 3]!, lv[b + 4]!, cap)
             leafRemove(left, last, cap)
-            parent.keys[ci - 1] = node.keys[0]!
+            setSeparator(parent, ci - 1, node.keys[0]!, pLo, pHi)
           } else {
             arrInsert(node.children, 0, left.children.pop()!)
-            arrInsert(node.keys, 0, parent.keys[ci - 1]!)
-            parent.keys[ci - 1] = left.keys.pop()!
+            internalInsertKey(node, 0, parent.keys[ci - 1]!)
+            setSeparator(parent, ci - 1, internalPopKey(left), pLo, pHi)
           }
+          // The moved key got a head for node's prefix; the widened bounds may not share that prefix.
+          fitPrefix(node, parent.keys[ci - 1]!, ci < parent.keys.length ? parent.keys[ci]! : pHi)
           return
         }
-        this.merge(parent, ci - 1, left, node)
+        this.merge(parent, ci - 1, left, node, pLo, pHi)
       } else {
         const right0 = parent.children[1]!
         const rightCount = right0.leaf ? right0.keys.length : right0.children.length
         if (rightCount > min) {
           const right = this.ownChild(parent, 1)
           if (node.leaf) {
-            const rv = right.vals
-            leafInsert(node, node.keys.length, right.keys[0]!, rv[0]!, rv[1]!, rv[2]!, rv[3]!, rv[4]!, cap)
+            const rv = right.nums
+            const b = fieldsAt(rv, 0)
+            leafInsert(node, node.keys.length, right.keys[0]!, rv[b]!, rv[b + 1]!, rv[b + 2]!, rv[b + 3]!, rv[b + 4]!, cap)
             leafRemove(right, 0, cap)
-            parent.keys[0] = right.keys[0]!
+            setSeparator(parent, 0, right.keys[0]!, pLo, pHi)
           } else {
             node.children.push(right.children[0]!)
             arrRemove(right.children, 0)
-            node.keys.push(parent.keys[0]!)
-            parent.keys[0] = right.keys[0]!
-            arrRemove(right.keys, 0)
+            internalInsertKey(node, node.keys.length, parent.keys[0]!)
+            setSeparator(parent, 0, right.keys[0]!, pLo, pHi)
+            internalRemoveKey(right, 0)
           }
+          fitPrefix(node, pLo, parent.keys[0]!)
           return
         }
         // The right sibling is only read, so it need not be owned.
-        this.merge(parent, 0, node, right0)
+        this.merge(parent, 0, node, right0, pLo, pHi)
       }
     }
     const root = this.root
     if (!root.leaf && root.children.length === 1) this.root = root.children[0]!
   }
 
-  /** Moves everything from parent.children[li + 1] into the owned `left` = parent.children[li]. */
-  private merge(parent: Node, li: number, left: Node, right: Node): void {
+  /**
+   * Moves everything from parent.children[li + 1] into the owned `left` =
+   * parent.children[li]; pLo and pHi are the parent's bounds.
+   */
+  private merge(parent: Node, li: number, left: Node, right: Node, pLo: string | undefined, pHi: string | undefined): void {
+    // Right's heads can be copied when both use the same prefix.
+    const samePrefix = left.plen === right.plen
     if (left.leaf) {
       leafAppend(left, right, this.cap)
     } else {
-      left.keys.push(parent.keys[li]!)
+      internalInsertKey(left, left.keys.length, parent.keys[li]!)
+      const lk = left.keys
+      const lh = left.sepHeads
       const rk = right.keys
-      for (let j = 0; j < rk.length; j++) left.keys.push(rk[j]!)
+      const rh = right.sepHeads
+      for (let j = 0; j < rk.length; j++) {
+        lh.push(rh[j]!)
+        lk.push(rk[j]!)
+      }
       const rc = right.children
       for (let j = 0; j < rc.length; j++) left.children.push(rc[j]!)
     }
-    arrRemove(parent.keys, li)
+    internalRemoveKey(parent, li)
     arrRemove(parent.children, li + 1)
+    const pk = parent.keys
+    const lo = li > 0 ? pk[li - 1]! : pLo
+    const hi = li < pk.length ? pk[li]! : pHi
+    if (samePrefix) fitPrefix(left, lo, hi)
+    else resetHeads(left, lo, hi)
   }
 }
 
@@ -896,6 +1395,8 @@ export function checkInvariants(index: IndexView): { height: number; nodes: numb
     throw new TypeError('checkInvariants: not an OrderedIndex or one of its snapshots')
   }
   const min = cap >>> 1
+  const pooled = new Set<Float64Array>()
+  for (const free of pool) if (free !== undefined) for (const nums of free) pooled.add(nums)
   let leafDepth = -1
   let nodes = 0
   let leaves = 0
@@ -915,21 +1416,42 @@ export function checkInvariants(index: IndexView): { height: number; nodes: numb
       if (lo !== undefined && keys[0]! < lo) fail(`key below its separator at depth ${depth}`)
       if (hi !== undefined && !(keys[keys.length - 1]! < hi)) fail(`key not below its separator at depth ${depth}`)
     }
+    // Heads: every key shares the node prefix, an unchecked prefix is implied
+    // by the bounds, and each head matches its key (recomputed by the slow path).
+    const p = node.plen
+    if (!Number.isInteger(p) || p < 0) fail(`bad prefix length ${p} at depth ${depth}`)
+    const check = node.check
+    if (check !== null) {
+      if (p === 0 || keys.length === 0) fail(`checked prefix of length ${p} with ${keys.length} keys`)
+      else if (check.pre !== keys[0]!.slice(0, p) || check.end !== prefixEnd(check.pre)) fail('wrong checked prefix')
+    } else {
+      if (p > 0 && (lo === undefined || hi === undefined || lcp(lo, hi) < p)) {
+        fail(`unchecked prefix of length ${p} not implied by the bounds at depth ${depth}`)
+      }
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      if (lcp(k, keys[0]!) < p) fail(`key does not share the node prefix at depth ${depth}`)
+      const head = node.leaf ? node.nums[i] : node.sepHeads[i]
+      if (head !== headSlow(k, p)) fail(`stale head for key ${i} at depth ${depth}`)
+    }
     if (node.leaf) {
       leaves++
-      if (node.children.length !== 0) fail('leaf with children')
+      if (node.children.length !== 0 || node.sepHeads.length !== 0) fail('leaf with children')
       if (leafDepth === -1) leafDepth = depth
       else if (leafDepth !== depth) fail(`leaves at depths ${leafDepth} and ${depth}`)
       if (keys.length > cap) fail(`leaf holds ${keys.length} > ${cap}`)
       if (!isRoot && keys.length < min) fail(`leaf holds ${keys.length} < ${min}`)
-      if (node.vals.length % STRIDE !== 0) fail('leaf value array not a multiple of the stride')
-      if (node.vals.length < keys.length * STRIDE) fail('leaf value array too short')
-      if (node.vals.length > cap * STRIDE) fail('leaf value array beyond capacity')
+      if (node.nums.length % STRIDE !== 0) fail('leaf value array not a multiple of the stride')
+      if (node.nums.length < keys.length * STRIDE) fail('leaf value array too short')
+      if (node.nums.length > cap * STRIDE) fail('leaf value array beyond capacity')
+      if (pooled.has(node.nums)) fail('leaf value array is in the free pool')
       total += keys.length
       return
     }
     const children = node.children
-    if (node.vals.length !== 0) fail('internal node with values')
+    if (node.nums.length !== 0) fail('internal node with values')
+    if (node.sepHeads.length !== keys.length) fail('internal node heads out of step with its keys')
     if (children.length !== keys.length + 1) fail(`internal node has ${children.length} children, ${keys.length} keys`)
     if (children.length > cap) fail(`internal node has ${children.length} > ${cap} children`)
     if (isRoot ? children.length < 2 : children.length < min) {

@@ -609,10 +609,13 @@ function modelTest(name: string, opts: {
   checkEvery: number
   invariantsEvery: number
   minHeight: number
+  /** Generates keys instead of randomKey(alphabet, maxLen). */
+  keyGen?: (rnd: () => number) => string
 }): void {
   test(name, (t) => {
     const rnd = mulberry32(opts.seed)
-    const key = (): string => randomKey(rnd, opts.alphabet, opts.maxLen)
+    const keyGen = opts.keyGen
+    const key = keyGen !== undefined ? (): string => keyGen(rnd) : (): string => randomKey(rnd, opts.alphabet, opts.maxLen)
     const idx = new OrderedIndex(opts.cap === undefined ? undefined : { nodeCapacity: opts.cap })
     const model = new Model()
     const snaps: Array<{ view: IndexView; model: Model; at: number }> = []
@@ -798,5 +801,284 @@ test('ordered-index: default capacity, three levels, snapshots under churn', (t)
     checkInvariants(s.view)
   }
   t.equal(failure, undefined, `${snaps.length} snapshots consistent`)
+  t.end()
+})
+
+// --- key heads: nodes compare numeric heads of the bytes after a node prefix ---
+
+/** Bytewise order of latin1 strings, written independently of `<`. */
+function byBytes(x: string, y: string): number {
+  return Buffer.compare(Buffer.from(x, 'latin1'), Buffer.from(y, 'latin1'))
+}
+
+/**
+ * Inserts keys (in the given order), then checks order, get/has of every key
+ * and probe, ranges with each of them as the one bound, and seeks; then deletes all
+ * keys in a shuffled order, checking the invariants (which include every
+ * node's heads and prefix) after each step.
+ */
+function exerciseKeys(t: test.Test, label: string, keys: string[], probes: string[], cap: number, seed: number): void {
+  const idx = new OrderedIndex({ nodeCapacity: cap })
+  const model = new Model()
+  let failure: string | undefined
+  const fail = (msg: string): void => {
+    if (failure === undefined) failure = msg
+  }
+  const invariants = (when: string): void => {
+    try {
+      checkInvariants(idx)
+    } catch (err) {
+      fail(`${when}: ${(err as Error).message}`)
+    }
+  }
+  keys.forEach((k, i) => {
+    idx.set(k, i, i, 0, 0, i)
+    model.set(k, [i, i, 0, 0, i])
+    invariants(`insert ${JSON.stringify(k)}`)
+  })
+  const sorted = model.keys
+  const all = [...new Set([...keys, ...probes])]
+  const out = newEntry()
+  if (JSON.stringify(collectKeys(idx)) !== JSON.stringify(sorted)) fail('forward order')
+  if (JSON.stringify(collectKeys(idx, undefined, true)) !== JSON.stringify(sorted.slice().reverse())) fail('reverse order')
+  for (const k of all) {
+    const want = model.map.get(k)
+    if (idx.get(k, out) !== (want !== undefined)) fail(`get(${JSON.stringify(k)})`)
+    else if (want !== undefined && out.seg !== want[0]) fail(`get(${JSON.stringify(k)}) value`)
+    if (idx.has(k) !== (want !== undefined)) fail(`has(${JSON.stringify(k)})`)
+  }
+  for (const x of all) {
+    for (const range of [{ gte: x }, { gt: x }, { lte: x }, { lt: x }]) {
+      const want = sorted.filter((k) => inRange(k, range))
+      if (idx.count(range) !== want.length) fail(`count ${JSON.stringify(range)}`)
+      const fwd = idx.cursor(range).next(out)
+      if (fwd !== want[0]) fail(`first in ${JSON.stringify(range)}: ${JSON.stringify(fwd)}`)
+      const rev = idx.cursor(range, true).next(out)
+      if (rev !== want[want.length - 1]) fail(`last in ${JSON.stringify(range)}: ${JSON.stringify(rev)}`)
+    }
+    const c = idx.cursor()
+    c.seek(x)
+    if (c.next(out) !== sorted.find((k) => k >= x)) fail(`seek(${JSON.stringify(x)})`)
+    const r = idx.cursor(undefined, true)
+    r.seek(x)
+    if (r.next(out) !== sorted.filter((k) => k <= x).pop()) fail(`reverse seek(${JSON.stringify(x)})`)
+  }
+  const rnd = mulberry32(seed)
+  const order = sorted.slice()
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1))
+    const tmp = order[i]!
+    order[i] = order[j]!
+    order[j] = tmp
+  }
+  for (const k of order) {
+    if (!idx.delete(k)) fail(`delete(${JSON.stringify(k)})`)
+    model.delete(k)
+    invariants(`delete ${JSON.stringify(k)}`)
+    if (idx.has(k)) fail(`has(${JSON.stringify(k)}) after delete`)
+  }
+  if (idx.size !== 0) fail('not empty at the end')
+  t.equal(failure, undefined, `${label}, nodeCapacity ${cap}: ${keys.length} keys, ${all.length} probes`)
+}
+
+test('ordered-index heads: keys that differ only after the head window', (t) => {
+  // Two groups in one node: the node prefix is empty, and within a group the
+  // first six bytes are equal, so every comparison falls back to strings.
+  const keys: string[] = []
+  for (const g of ['a', 'b']) {
+    for (let i = 0; i < 40; i++) keys.push(`${g}ZZZZZZZZZZ${String((i * 7) % 40).padStart(2, '0')}`)
+    keys.push(`${g}ZZZZZZZZZZ`) // a prefix of the rest of its group
+    keys.push(`${g}ZZZZZ`) // exactly the window
+  }
+  const probes = ['', 'a', 'aZZZZZZZZZZ0', 'aZZZZZZZZZZ405', 'aZZZZZZZZZZ99', 'aZZZZZ\x00', 'aZZZZZY', 'b', 'c']
+  for (const cap of [4, 5, 64, 128]) exerciseKeys(t, 'equal heads', keys, probes, cap, 1)
+  t.end()
+})
+
+test('ordered-index heads: keys that are prefixes of each other, zero padding and length codes', (t) => {
+  const keys: string[] = ['', '\x00', '\x00\x00']
+  for (let n = 1; n <= 9; n++) {
+    keys.push('a'.repeat(n))
+    keys.push('a' + '\x00'.repeat(n)) // heads pad with zeros: only the length tells these apart
+    keys.push('ab'.padEnd(n + 2, 'c'))
+  }
+  keys.push('abcdef', 'abcdefg', 'abcdef\x00', 'abcdef\x00\x00', 'abcdeg', 'abcdee\xff\xff\xff\xff')
+  const probes = ['a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00', 'abcde', 'abcdefgh', 'abcdef\x01', 'aa\x00', 'b', '\x00\x00\x00']
+  const rnd = mulberry32(3)
+  const shuffled = keys.slice().sort(() => rnd() - 0.5)
+  for (const cap of [4, 5, 64]) {
+    exerciseKeys(t, 'prefixes, sorted inserts', keys.slice().sort(byBytes), probes, cap, 2)
+    exerciseKeys(t, 'prefixes, reverse inserts', keys.slice().sort(byBytes).reverse(), probes, cap, 3)
+    exerciseKeys(t, 'prefixes, shuffled inserts', shuffled, probes, cap, 4)
+  }
+  t.end()
+})
+
+test('ordered-index heads: \\x00 and \\xff bytes, prefixes of all-\\xff', (t) => {
+  const keys: string[] = []
+  for (let n = 1; n <= 20; n++) {
+    keys.push('\xff'.repeat(n))
+    keys.push('\x00'.repeat(n))
+    keys.push('p' + '\xff'.repeat(n))
+    keys.push('p' + '\xff'.repeat(n) + '\x00')
+    keys.push('p\x00' + '\xff'.repeat(n % 7) + String.fromCharCode(n))
+  }
+  const probes = ['\xff'.repeat(21), '\xff'.repeat(7) + '\x00', 'p\xff\xff\xfe', 'q', 'p', 'p\x00', 'o\xff']
+  const rnd = mulberry32(5)
+  for (const cap of [4, 64]) {
+    exerciseKeys(t, 'edge bytes, sorted inserts', keys.slice().sort(byBytes), probes, cap, 6)
+    exerciseKeys(t, 'edge bytes, shuffled inserts', keys.slice().sort(() => rnd() - 0.5), probes, cap, 7)
+  }
+  t.end()
+})
+
+test('ordered-index heads: non-latin1 keys keep UTF-16 code unit order', (t) => {
+  // Outside the store's contract (keys are latin1), but heads must not break it.
+  const keys = ['\u0100', '\u0100\u0100', '\uffff', '\uffff\uffff', '\uffff\uffffa', 'a\u0100', 'a\xff', 'a\u0101b',
+    'a\uffff\uffff', 'a\uffff\uffff\u0000', 'abcdef\u0100', 'abcdef\u0101', 'abcdefg\u0100', '\xff\u0100', '\xff\xff']
+  const probes = ['\u00ff', '\u0101', 'a\u00ff\u0100', 'a\uffff', 'a\uffff\uffff\uffff', 'b']
+  for (const cap of [4, 64]) {
+    const idx = new OrderedIndex({ nodeCapacity: cap })
+    keys.forEach((k, i) => idx.set(k, i, 0, 0, 0, 0))
+    t.deepEqual(collectKeys(idx), keys.slice().sort(), `code unit order, nodeCapacity ${cap}`)
+    exerciseKeys(t, 'non-latin1', keys, probes, cap, 8)
+    const many: string[] = []
+    for (let i = 0; i < 300; i++) many.push('\uffff'.repeat(1 + (i % 9)) + String.fromCharCode(0xfff0 + (i % 16), i))
+    exerciseKeys(t, 'non-latin1 prefixes of \\uffff', [...new Set(many)], ['\uffff'.repeat(12), '\uffff\ufff5'], cap, 9)
+  }
+  t.end()
+})
+
+test('ordered-index heads: prefixes adapt as node ranges widen and narrow', (t) => {
+  for (const cap of [4, 5, 64]) {
+    const idx = new OrderedIndex({ nodeCapacity: cap })
+    const model = new Model()
+    let failure: string | undefined
+    const step = (what: string): void => {
+      if (failure !== undefined) return
+      try {
+        checkInvariants(idx)
+      } catch (err) {
+        failure = `${what}: ${(err as Error).message}`
+      }
+    }
+    const put = (k: string, v: number): void => {
+      idx.set(k, v, v, v, v, v)
+      model.set(k, [v, v, v, v, v])
+      step(`set ${JSON.stringify(k)}`)
+    }
+    const del = (k: string): void => {
+      idx.delete(k)
+      model.delete(k)
+      step(`delete ${JSON.stringify(k)}`)
+    }
+    // Long shared prefixes: nodes skip them.
+    for (let i = 0; i < 300; i++) put(`user:00000000${String(i).padStart(4, '0')}`, i)
+    const snapNarrow = idx.snapshot()
+    const narrowModel = model.copy()
+    // Keys outside the edge leaves' prefixes: below, above, and in between groups.
+    for (let i = 0; i < 40; i++) put(`a${i}`, i)
+    for (let i = 0; i < 40; i++) put(`zz${String(i).padStart(3, '0')}`, i)
+    for (let i = 0; i < 60; i++) put(`user:00000001${String(i).padStart(4, '0')}`, i)
+    for (let i = 0; i < 60; i++) put(`user:1${i}`, i)
+    const snapWide = idx.snapshot()
+    const wideModel = model.copy()
+    // Delete whole groups, so that leaves and internal nodes borrow across
+    // groups and merge with neighbours of a different prefix.
+    for (let i = 0; i < 300; i += 2) del(`user:00000000${String(i).padStart(4, '0')}`)
+    for (let i = 0; i < 40; i++) del(`a${i}`)
+    for (let i = 1; i < 300; i += 2) del(`user:00000000${String(i).padStart(4, '0')}`)
+    for (let i = 59; i >= 0; i--) del(`user:1${i}`)
+    // Refill in between, then drain everything.
+    for (let i = 0; i < 100; i++) put(`user:00000000${String(i * 3).padStart(4, '0')}`, i)
+    for (const k of model.keys.slice()) del(k)
+    const rnd = mulberry32(11)
+    const key = (): string => randomKey(rnd, 'a0:esruz', 14)
+    t.equal(failure, undefined, `nodeCapacity ${cap}: invariants (heads, prefixes) hold after every step`)
+    t.equal(diffView(snapNarrow, narrowModel, rnd, key), undefined, 'snapshot before the range widened')
+    t.equal(diffView(snapWide, wideModel, rnd, key), undefined, 'snapshot before the deletes')
+    checkInvariants(snapNarrow)
+    checkInvariants(snapWide)
+    t.equal(idx.size, 0)
+  }
+  t.end()
+})
+
+const NAMESPACES = ['', 'ns\x00', 'ns\x00\x00', 'ns\x01', 'user:', 'user:00000000', '\xff\xff\xff']
+
+/** Keys with long shared prefixes, equal bytes past the head window, \x00/\xff runs, and prefixes of each other. */
+function structuredKey(rnd: () => number): string {
+  const ns = NAMESPACES[Math.floor(rnd() * NAMESPACES.length)]!
+  const r = rnd()
+  if (r < 0.3) return ns + String(Math.floor(rnd() * 3000)).padStart(12, '0')
+  if (r < 0.5) return `${ns}${rnd() < 0.5 ? 'k' : 'j'}ZZZZZZZZ${randomKey(rnd, 'ab\x00\xff', 3)}`
+  if (r < 0.75) return ns + randomKey(rnd, '\x00\xff', 9)
+  return ns + randomKey(rnd, 'a', 9)
+}
+
+modelTest('ordered-index heads: model test with structured keys, nodeCapacity 4', {
+  seed: 0xbeef,
+  cap: 4,
+  ops: 5000,
+  alphabet: '',
+  maxLen: 0,
+  checkEvery: 50,
+  invariantsEvery: 1,
+  minHeight: 4,
+  keyGen: structuredKey,
+})
+
+modelTest('ordered-index heads: model test with structured keys, nodeCapacity 7', {
+  seed: 77,
+  cap: 7,
+  ops: 5000,
+  alphabet: '',
+  maxLen: 0,
+  checkEvery: 50,
+  invariantsEvery: 1,
+  minHeight: 3,
+  keyGen: structuredKey,
+})
+
+modelTest('ordered-index heads: model test with structured keys, default capacity', {
+  seed: 2024,
+  ops: 30000,
+  alphabet: '',
+  maxLen: 0,
+  checkEvery: 500,
+  invariantsEvery: 25,
+  minHeight: 2,
+  keyGen: structuredKey,
+})
+
+test('ordered-index: reused leaf arrays never reach snapshots', (t) => {
+  // Growing, shrinking and splitting leaves hands their old value arrays to a
+  // pool for reuse; snapshots taken in between must keep their contents.
+  for (const cap of [4, 16, 64]) {
+    const rnd = mulberry32(cap)
+    const idx = new OrderedIndex({ nodeCapacity: cap })
+    const model = new Model()
+    const snaps: Array<{ view: IndexView; entries: Array<[string, Vals]> }> = []
+    for (let op = 0; op < 6000; op++) {
+      const k = String(Math.floor(rnd() * 3000)).padStart(6, '0')
+      if (rnd() < 0.65) {
+        const v: Vals = [op, op * 2, op * 3, op * 4, op * 5]
+        idx.set(k, ...v)
+        model.set(k, v)
+      } else {
+        idx.delete(k)
+        model.delete(k)
+      }
+      if (op % 500 === 250) snaps.push({ view: idx.snapshot(), entries: model.entries() })
+    }
+    checkInvariants(idx)
+    let intact = 0
+    for (const s of snaps) {
+      checkInvariants(s.view)
+      if (JSON.stringify(collect(s.view)) === JSON.stringify(s.entries)) intact++
+    }
+    t.equal(intact, snaps.length, `nodeCapacity ${cap}: ${snaps.length} snapshots intact`)
+    sameList(t, collect(idx), model.entries(), 'live tree matches the model')
+  }
   t.end()
 })
