@@ -25,6 +25,7 @@ import { pickSegments } from './compaction/policy.js'
 import { CompactionAborted, compactSegments } from './compaction/compactor.js'
 import { backupTo, restoreFrom } from './backup.js'
 import { newEntry } from './index/ordered-index.js'
+import { HeapGuard } from './heap-guard.js'
 import { repairDirectory, verifyDirectory, type Damage, type RepairReport } from './repair.js'
 import { join } from 'node:path'
 
@@ -163,6 +164,7 @@ export class CaskDB extends EventEmitter {
   #snapshots = new Set<Snapshot>()
   #recovery: RecoveryReport | undefined
   #opening: Promise<void> | undefined
+  readonly #heapGuard: HeapGuard
   #closing: Promise<void> | undefined
   #compactionQueued = false
   #purging: Promise<number> | undefined
@@ -235,6 +237,7 @@ export class CaskDB extends EventEmitter {
     this.options = Object.freeze(resolveOptions(options))
     this.#fs = options.fs ?? nodeFileSystem
     this.#clock = options.clock ?? systemClock
+    this.#heapGuard = new HeapGuard(this.options.maxHeapRatio, options.heapProbe)
   }
 
   get status(): Status {
@@ -566,6 +569,9 @@ export class CaskDB extends EventEmitter {
       core.stats.skippedWrites += ops.length - kept.length
     }
     if (kept.length === 0) return Promise.resolve()
+    let puts = 0
+    for (const op of kept) if (op.type === RecordType.PUT) puts++
+    this.#heapGuard.admit(puts)
     if (!this.options.writeBuffer) return writer.write(kept, sync)
     writer.buffer(kept)
     if (writer.bufferedBytes >= this.options.writeBufferSize || sync) return this.flush({ sync })

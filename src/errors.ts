@@ -30,6 +30,8 @@ export const ErrorCodes = {
   UNSUPPORTED_FORMAT: 'UNSUPPORTED_FORMAT',
   /** An iterator is already busy with another call. */
   BUSY: 'BUSY',
+  /** A put was refused because the JS heap is nearly full (see the `maxHeapRatio` option). */
+  OUT_OF_MEMORY: 'OUT_OF_MEMORY',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -4,6 +4,7 @@
 import { CaskError, ErrorCodes } from './errors.js'
 import type { Clock } from './clock.js'
 import type { FileSystem } from './io/file-system.js'
+import type { HeapProbe } from './heap-guard.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -55,6 +56,13 @@ export interface CaskOptions {
    */
   fileMode?: number
   /**
+   * Refuse puts with an OUT_OF_MEMORY error once the used JS heap exceeds this
+   * fraction of V8's heap limit, instead of letting V8 abort the process when
+   * the index (every key lives in RAM) outgrows the heap. Deletes still pass.
+   * 1 turns the check off. @defaultValue 0.9
+   */
+  maxHeapRatio?: number
+  /**
    * Point-in-time backups on a schedule: every `every` ms a backup goes into a new
    * directory `caskdb-backup-<time>` under `dir`; only the newest `keep` are kept.
    * @defaultValue undefined (off)
@@ -64,6 +72,8 @@ export interface CaskOptions {
   fs?: FileSystem
   /** @internal Replaces the clock (tests move time by hand). */
   clock?: Clock
+  /** @internal Replaces the heap sampler of the maxHeapRatio check (tests). */
+  heapProbe?: HeapProbe
 }
 
 export interface BackupSchedule {
@@ -75,7 +85,7 @@ export interface BackupSchedule {
   keep?: number
 }
 
-export type ResolvedOptions = Required<Omit<CaskOptions, 'fs' | 'clock' | 'backup'>> & {
+export type ResolvedOptions = Required<Omit<CaskOptions, 'fs' | 'clock' | 'heapProbe' | 'backup'>> & {
   backup: Required<BackupSchedule> | undefined
 }
 
@@ -96,6 +106,7 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'backup'>> = Object.freeze
   compactionMinDeadRatio: 0.5,
   compactionMinDeadBytes: 1 * MiB,
   fileMode: 0o644,
+  maxHeapRatio: 0.9,
 })
 
 const LIMITS: Partial<Record<keyof typeof DEFAULTS, [number, number]>> = {
@@ -110,6 +121,7 @@ const LIMITS: Partial<Record<keyof typeof DEFAULTS, [number, number]>> = {
   compactionMinDeadRatio: [0, 1],
   compactionMinDeadBytes: [0, Number.MAX_SAFE_INTEGER],
   fileMode: [0, 0o777],
+  maxHeapRatio: [0.1, 1],
 }
 
 function invalid(message: string): CaskError {

@@ -18,8 +18,9 @@
  * | EXISTS              | LEVEL_DATABASE_EXISTS       |
  * | INVALID_OPTION      | LEVEL_INVALID_OPTION        |
  * | INVALID_ARGUMENT    | LEVEL_INVALID_ARGUMENT      |
+ * | OUT_OF_MEMORY       | LEVEL_OUT_OF_MEMORY         |
  *
- * abstract-level has no standard codes for the last four; classic-level
+ * abstract-level has no standard codes for the last five; classic-level
  * reports those conditions as uncoded errors. Messages are the engine's, so
  * createIfMissing / errorIfExists failures say "does not exist" / "exists".
  */
@@ -41,6 +42,7 @@ const LEVEL_CODES: Record<ErrorCode, string> = {
   [ErrorCodes.EXISTS]: 'LEVEL_DATABASE_EXISTS',
   [ErrorCodes.INVALID_OPTION]: 'LEVEL_INVALID_OPTION',
   [ErrorCodes.INVALID_ARGUMENT]: 'LEVEL_INVALID_ARGUMENT',
+  [ErrorCodes.OUT_OF_MEMORY]: 'LEVEL_OUT_OF_MEMORY',
 }
 
 /** The LEVEL_* code an engine error code maps to. */

@@ -1,0 +1,132 @@
+import test from 'tape'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { CaskDB, CaskError, ErrorCodes } from '../../src/index.js'
+import { CHECK_EVERY, HEAP_RESERVE, HeapGuard, oldGenerationLimit, type HeapSample } from '../../src/heap-guard.js'
+import { tempPath } from '../helpers/tmp.js'
+
+const fixtures = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'fixtures')
+
+function probe(sample: HeapSample): { read: () => HeapSample; calls: () => number } {
+  let calls = 0
+  return {
+    read: () => {
+      calls++
+      return sample
+    },
+    calls: () => calls,
+  }
+}
+
+test('HeapGuard samples every CHECK_EVERY puts and refuses past the ratio', (t) => {
+  const M = 1024 * 1024
+  const sample = { used: 500 * M, limit: 1000 * M }
+  const p = probe(sample)
+  const guard = new HeapGuard(0.9, p.read)
+  guard.admit(1)
+  t.equal(p.calls(), 1, 'the first put samples')
+  for (let i = 0; i < CHECK_EVERY - 1; i++) guard.admit(1)
+  t.equal(p.calls(), 1, 'no sample until CHECK_EVERY more puts')
+  guard.admit(1)
+  t.equal(p.calls(), 2)
+  guard.admit(0)
+  t.equal(p.calls(), 2, 'deletes (0 puts) never sample')
+
+  sample.used = 850 * M
+  guard.admit(CHECK_EVERY)
+  t.equal(p.calls(), 3, 'a large batch samples at once')
+  sample.used = 910 * M
+  const err = (() => {
+    try {
+      guard.admit(CHECK_EVERY)
+    } catch (e) {
+      return e as CaskError
+    }
+    return undefined
+  })()
+  t.equal(err?.code, ErrorCodes.OUT_OF_MEMORY, 'over the ratio: refused')
+  t.match(err?.message ?? '', /91 % of its limit.*--max-old-space-size/, 'says how full and what to do')
+  t.throws(() => guard.admit(1), /write refused/, 'still over: refused again, sampling every put')
+  t.equal(p.calls(), 5, 'sampled once per refused put')
+  sample.used = 600 * M
+  guard.admit(1)
+  t.pass('once the heap shrinks, puts pass again')
+
+  const small = { used: 40 * M, limit: 64 * M }
+  const smallGuard = new HeapGuard(0.9, () => small)
+  t.throws(() => smallGuard.admit(1), /write refused/, `on a small heap ${HEAP_RESERVE / M} MiB stay free whatever the ratio`)
+  small.used = 31 * M
+  smallGuard.admit(1)
+
+  const off = probe({ used: 100, limit: 100 })
+  new HeapGuard(1, off.read).admit(CHECK_EVERY * 10)
+  t.equal(off.calls(), 0, 'ratio 1 turns the guard off')
+  t.end()
+})
+
+test('oldGenerationLimit: the flag when given (last wins, NODE_OPTIONS first), else the total less the young reserve', (t) => {
+  const M = 1024 * 1024
+  t.equal(oldGenerationLimit(304 * M, ['--max-old-space-size=256'], '', '11.3'), 256 * M)
+  t.equal(oldGenerationLimit(304 * M, ['--max_old_space_size=256'], '--max-old-space-size=128', '11.3'), 256 * M, 'execArgv beats NODE_OPTIONS')
+  t.equal(oldGenerationLimit(176 * M, [], '--max-old-space-size=128 --inspect', '11.3'), 128 * M)
+  t.equal(oldGenerationLimit(4144 * M, [], '', '11.3.244.8-node.33'), 4096 * M, 'Node 20/22: 48 MiB young reserve')
+  t.equal(oldGenerationLimit(4288 * M, [], '', '13.6.233.10-node.28'), 4096 * M, 'Node 24: 192 MiB')
+  t.end()
+})
+
+test('a refused put or batch writes nothing; deletes still work', async (t) => {
+  const location = tempPath()
+  const M = 1024 * 1024
+  const sample = { used: 100 * M, limit: 1000 * M }
+  const db = await CaskDB.open(location, { heapProbe: () => sample, maxHeapRatio: 0.8 })
+  await db.put('a', '1')
+  await db.put('b', '2')
+  sample.used = 850 * M
+  const batch = [{ type: 'del' as const, key: 'a' }]
+  for (let i = 0; i < CHECK_EVERY; i++) batch.push({ type: 'put', key: `k${i}`, value: 'v' } as never)
+  const batchErr = await db.batch(batch).catch((e: CaskError) => e)
+  t.equal((batchErr as CaskError).code, ErrorCodes.OUT_OF_MEMORY, 'a batch with puts is refused whole once the heap is over')
+  const err = await db.put('c', '3').catch((e: CaskError) => e)
+  t.equal((err as CaskError).code, ErrorCodes.OUT_OF_MEMORY, 'a single put is refused too')
+  t.equal(db.getSync('a')?.toString(), '1', 'the refused batch deleted nothing')
+  await db.del('b')
+  t.equal(db.getSync('b'), undefined, 'a delete passes while the heap is full')
+  await db.close()
+
+  const reopened = await CaskDB.open(location)
+  t.deepEqual(
+    (await reopened.iterator().all()).map(([k, v]) => `${k}=${v}`),
+    ['a=1'],
+    'after reopen: no trace of the refused writes',
+  )
+  await reopened.close()
+})
+
+test('maxHeapRatio is validated', async (t) => {
+  for (const bad of [0, 1.5, Number.NaN]) {
+    const err = await CaskDB.open(tempPath(), { maxHeapRatio: bad }).catch((e: CaskError) => e)
+    t.equal((err as CaskError).code, ErrorCodes.INVALID_OPTION, `maxHeapRatio ${bad} is refused`)
+  }
+})
+
+test('a process that fills its heap gets OUT_OF_MEMORY and closes cleanly, instead of a V8 abort', async (t) => {
+  const location = tempPath()
+  const proc = spawn(process.execPath, ['--max-old-space-size=64', '--import', 'tsx', join(fixtures, 'fill-heap.ts'), location], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => proc.once('exit', (c, s) => resolve([c, s])))
+  t.equal(signal, null, 'not killed by a signal (V8 aborts with SIGABRT)')
+  t.equal(code, 0, `exited normally${err ? `; stderr: ${err.slice(-400)}` : ''}`)
+  const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { written: number; keys: number; error?: { code: string } }
+  t.equal(result.error?.code, ErrorCodes.OUT_OF_MEMORY, 'the refusal is an OUT_OF_MEMORY error')
+  t.ok(result.written > 10_000, `it held ${result.written} keys before refusing`)
+  t.equal(result.keys, result.written, 'every acknowledged batch is in the index, the refused one is not')
+
+  const db = await CaskDB.open(location)
+  t.equal(db.stats().keys, result.written - 1, 'after reopen: every acknowledged key, minus the one deleted after the refusal')
+  await db.close()
+})
