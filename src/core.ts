@@ -9,10 +9,17 @@ import { ioError } from './errors.js'
 import type { FileSystem } from './io/file-system.js'
 import { OrderedIndex, newEntry, type IndexEntry, type IndexView } from './index/ordered-index.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, encodeFileHeader } from './format/file-header.js'
-import { RECORD_HEADER_SIZE } from './format/record.js'
-import { DATA_SUFFIX, Segment, TMP_SUFFIX, segmentFileName } from './log/segment.js'
+import { DATA_SUFFIX, Segment, TMP_SUFFIX, copyValue, scratchBuffer, segmentFileName } from './log/segment.js'
+import { FILL_SPAN, cacheRecords, worthFilling } from './cache-fill.js'
 import type { ResolvedOptions } from './options.js'
 import { ValueCache } from './value-cache.js'
+
+/** A copy the caller owns: user code may modify what a read returns, never what the cache holds. */
+export function copyOf(value: Buffer): Buffer {
+  const copy = Buffer.allocUnsafe(value.length)
+  copy.set(value)
+  return copy
+}
 
 /** A value acknowledged from RAM (writeBuffer mode), not yet on disk. */
 export interface BufferedWrite {
@@ -67,7 +74,7 @@ export class StoreCore {
     this.fs = fs
     this.clock = clock
     this.options = options
-    this.cache = new ValueCache(options.cacheSize)
+    this.cache = new ValueCache(options.cacheSize, options.maxSegmentSize)
   }
 
   /** Creates an empty data segment file with the next id. */
@@ -102,15 +109,37 @@ export class StoreCore {
   readValue(entry: IndexEntry, buffers: ReadonlyMap<number, BufferGeneration>, fillCache = true): Buffer | undefined {
     if (entry.seg < 0) {
       const value = buffers.get(-entry.seg)?.slots[entry.offset]?.value
-      return value === undefined ? undefined : Buffer.from(value)
+      return value === undefined ? undefined : copyOf(value)
     }
     const cached = this.cache.get(entry.seg, entry.offset)
-    if (cached !== undefined) return Buffer.from(cached)
-    const record = this.segmentFor(entry.seg).readRecord(this.fs, entry.offset, entry.size)
-    const value = record.subarray(RECORD_HEADER_SIZE + record.readUInt32BE(21))
-    if (!fillCache) return value
-    this.cache.set(entry.seg, entry.offset, value)
-    return Buffer.from(value)
+    if (cached !== undefined) return copyOf(cached)
+    const segment = this.segmentFor(entry.seg)
+    if (!fillCache) return segment.readValue(this.fs, entry.offset, entry.size)
+    return copyOf(this.readAndCache(segment, entry.offset, entry.size))
+  }
+
+  /**
+   * Reads the value of the record at `offset` (CRC-checked) and caches it;
+   * while the cache has room, also the records that follow it in the same
+   * read. Returns the cached Buffer itself: the caller must copy it before
+   * handing it to user code.
+   */
+  readAndCache(segment: Segment, offset: number, size: number): Buffer {
+    const cache = this.cache
+    let value: Buffer
+    if (size <= FILL_SPAN && worthFilling(cache, segment, size)) {
+      const length = Math.max(size, Math.min(FILL_SPAN, segment.size - offset))
+      const buf = scratchBuffer(length)
+      const n = segment.readInto(this.fs, buf, offset, size, length)
+      value = copyValue(buf, 0, size, segment.dataPath, offset)
+      cacheRecords(cache, segment.id, buf, size, n, offset)
+      // Last, so the value asked for is the most recently used, not its neighbours.
+      cache.set(segment.id, offset, value)
+    } else {
+      value = segment.readValue(this.fs, offset, size)
+      cache.set(segment.id, offset, value)
+    }
+    return value
   }
 
   segmentFor(id: number): Segment {
@@ -166,6 +195,7 @@ export class StoreCore {
   closeUnreadRetired(): void {
     let oldestReader = Number.POSITIVE_INFINITY
     for (const epoch of this.readers.values()) if (epoch < oldestReader) oldestReader = epoch
+    const closed: number[] = []
     this.retired = this.retired.filter(({ segment, epoch }) => {
       if (oldestReader < epoch) return true
       try {
@@ -173,8 +203,11 @@ export class StoreCore {
       } catch {
         // Already closed or gone: nothing left to release.
       }
+      closed.push(segment.id)
       return false
     })
+    // Nothing reads these files again; their cache keys can go to new segments.
+    if (closed.length > 0) this.cache.releaseSegments(closed)
   }
 
   totals(): { liveBytes: number; deadBytes: number; diskBytes: number } {

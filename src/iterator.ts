@@ -4,11 +4,12 @@
  * it was given): later writes never show in it.
  */
 import { CaskError, ErrorCodes } from './errors.js'
-import type { ReadView, StoreCore } from './core.js'
+import { copyOf, type ReadView, type StoreCore } from './core.js'
 import { boundKey, keyFromIndex } from './bytes.js'
 import { newEntry, type IndexCursor, type IndexEntry, type KeyRange } from './index/ordered-index.js'
 import type { Snapshot } from './snapshot.js'
 import { ReadAhead } from './log/read-ahead.js'
+import { ENTRY_OVERHEAD } from './value-cache.js'
 
 export interface RangeOptions {
   gt?: Uint8Array | string
@@ -113,8 +114,12 @@ export class CaskIterator implements AsyncIterable<Entry> {
     const core = this.#core
     if (entry.seg < 0) return core.readValue(entry, this.#view.buffers, false)
     const cached = core.cache.peek(entry.seg, entry.offset)
-    if (cached !== undefined) return Buffer.from(cached)
-    return this.#readAhead.value(core.fs, core.segmentFor(entry.seg), entry.offset, entry.size)
+    if (cached !== undefined) return copyOf(cached)
+    const segment = core.segmentFor(entry.seg)
+    // While the cache has room, a scan fills it, so the next pass (or the
+    // gets that follow) come from RAM; once it is full, scans leave it alone.
+    if (core.cache.room >= entry.size + ENTRY_OVERHEAD) return copyOf(core.readAndCache(segment, entry.offset, entry.size))
+    return this.#readAhead.value(core.fs, segment, entry.offset, entry.size)
   }
 
   nextvSync(size: number): Entry[] {

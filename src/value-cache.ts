@@ -2,33 +2,67 @@
  * Byte-bounded LRU of values read from disk, keyed by record position.
  * Positions never get new contents (the log is append-only), so a cached
  * value can never go stale; superseded ones simply age out.
+ *
+ * A hit is on every cached read's path, so the lru-cache underneath is used
+ * in its cheapest mode: no TTL, no dispose, sizes passed in (no
+ * sizeCalculation callback), one reused options object per call kind, and
+ * keys that are small integers (Smis). A key of `segment * 2^32 + offset`
+ * would be a heap-allocated double: V8 boxes it on every lookup and hashes
+ * and compares it by value, which measured 3-5× slower than a Smi key in a
+ * 200k-entry Map. So each segment that has cached values gets a small
+ * ordinal, and a position becomes `ordinal * stride + offset - 2^31`, a
+ * 32-bit integer. An ordinal is reused only after `releaseSegments` removed
+ * every entry carrying it; positions that do not fit (no free ordinal, or an
+ * offset past the stride) fall back to a double key above 2^31, which can
+ * never equal a Smi key.
  */
 import { LRUCache } from 'lru-cache'
 
-const ENTRY_OVERHEAD = 64
+/** Bytes charged per entry beyond the value (Buffer object, list slots, Map entry). */
+export const ENTRY_OVERHEAD = 64
+const TWO_31 = 0x8000_0000
 const TWO_32 = 0x1_0000_0000
+const MIN_STRIDE = 0x1_0000
+/** Ordinal meaning "this segment uses fallback keys". */
+const NO_ORDINAL = -1
 
-export function positionKey(segment: number, offset: number): number {
-  return segment * TWO_32 + offset
+/** Power of two covering offsets of segments up to `maxSegmentSize` bytes. */
+function strideFor(maxSegmentSize: number): number {
+  let stride = MIN_STRIDE
+  while (stride < maxSegmentSize && stride < TWO_32) stride *= 2
+  return stride
 }
 
 export class ValueCache {
+  /** The byte budget (0: the cache is off). */
+  readonly maxBytes: number
   readonly #lru: LRUCache<number, Buffer> | undefined
+  readonly #stride: number
+  readonly #ordinals = new Map<number, number>()
+  readonly #free: number[] = []
+  /** Ordinals never handed out yet start here. */
+  #nextOrdinal = 0
+  readonly #ordinalLimit: number
+  // The last segment looked up: consecutive reads mostly stay in one segment.
+  #lastSegment = -1
+  #lastOrdinal = NO_ORDINAL
+  // Reused so that lru-cache's `options = {}` defaults allocate nothing per call.
+  readonly #readOptions: { status: undefined } = { status: undefined }
+  readonly #setOptions: { size: number; status: undefined } = { size: 0, status: undefined }
   hits = 0
   misses = 0
 
-  constructor(maxBytes: number) {
-    this.#lru =
-      maxBytes > 0
-        ? new LRUCache<number, Buffer>({
-            maxSize: maxBytes,
-            sizeCalculation: (value) => value.length + ENTRY_OVERHEAD,
-          })
-        : undefined
+  constructor(maxBytes: number, maxSegmentSize = TWO_31) {
+    this.maxBytes = maxBytes
+    this.#stride = strideFor(maxSegmentSize)
+    this.#ordinalLimit = TWO_32 / this.#stride
+    this.#lru = maxBytes > 0 ? new LRUCache<number, Buffer>({ maxSize: maxBytes }) : undefined
   }
 
+  /** The cached value; the caller must not modify it (copy before handing it out). */
   get(segment: number, offset: number): Buffer | undefined {
-    const value = this.#lru?.get(positionKey(segment, offset))
+    const lru = this.#lru
+    const value = lru === undefined ? undefined : lru.get(this.#key(segment, offset, false), this.#readOptions)
     if (value === undefined) this.misses++
     else this.hits++
     return value
@@ -36,22 +70,98 @@ export class ValueCache {
 
   /** A lookup that neither counts as a hit or miss nor refreshes recency (scans must not churn the LRU). */
   peek(segment: number, offset: number): Buffer | undefined {
-    return this.#lru?.peek(positionKey(segment, offset))
+    return this.#lru?.peek(this.#key(segment, offset, false), this.#readOptions)
   }
 
+  has(segment: number, offset: number): boolean {
+    return this.#lru?.has(this.#key(segment, offset, false), this.#readOptions) ?? false
+  }
+
+  /** Caches `value`, which the cache then owns: nobody may modify it afterwards. */
   set(segment: number, offset: number, value: Buffer): void {
-    this.#lru?.set(positionKey(segment, offset), value)
+    const lru = this.#lru
+    if (lru === undefined) return
+    const options = this.#setOptions
+    options.size = value.length + ENTRY_OVERHEAD
+    lru.set(this.#key(segment, offset, true), value, options)
   }
 
   delete(segment: number, offset: number): void {
-    this.#lru?.delete(positionKey(segment, offset))
+    this.#lru?.delete(this.#key(segment, offset, false))
+  }
+
+  /** Bytes that can still be cached without evicting anything. */
+  get room(): number {
+    return this.#lru === undefined ? 0 : this.maxBytes - this.#lru.calculatedSize
   }
 
   get bytes(): number {
     return this.#lru?.calculatedSize ?? 0
   }
 
+  get size(): number {
+    return this.#lru?.size ?? 0
+  }
+
+  /**
+   * Forgets the given segments (their files are closed: nothing will read
+   * them again) and frees their ordinals for new segments.
+   */
+  releaseSegments(ids: readonly number[]): void {
+    const lru = this.#lru
+    const released = new Set<number>()
+    for (const id of ids) {
+      const ordinal = this.#ordinals.get(id)
+      if (ordinal === undefined) continue
+      this.#ordinals.delete(id)
+      if (ordinal !== NO_ORDINAL) released.add(ordinal)
+    }
+    this.#lastSegment = -1
+    if (released.size === 0 || lru === undefined) return
+    const stride = this.#stride
+    const doomed: number[] = []
+    for (const key of lru.keys()) {
+      if (key < TWO_31 && released.has(Math.floor((key + TWO_31) / stride))) doomed.push(key)
+    }
+    for (const key of doomed) lru.delete(key)
+    for (const ordinal of released) this.#free.push(ordinal)
+  }
+
   clear(): void {
     this.#lru?.clear()
+    this.#ordinals.clear()
+    this.#free.length = 0
+    this.#nextOrdinal = 0
+    this.#lastSegment = -1
+  }
+
+  #key(segment: number, offset: number, assign: boolean): number {
+    let ordinal: number
+    if (segment === this.#lastSegment) ordinal = this.#lastOrdinal
+    else {
+      const known = this.#ordinals.get(segment)
+      if (known === undefined) {
+        // A segment without an ordinal has nothing cached under a Smi key.
+        if (!assign) return fallbackKey(segment, offset)
+        ordinal = this.#assign(segment)
+      } else ordinal = known
+      this.#lastSegment = segment
+      this.#lastOrdinal = ordinal
+    }
+    if (ordinal === NO_ORDINAL || offset >= this.#stride) return fallbackKey(segment, offset)
+    return ordinal * this.#stride + offset - TWO_31
+  }
+
+  #assign(segment: number): number {
+    let ordinal = this.#free.pop()
+    if (ordinal === undefined) ordinal = this.#nextOrdinal < this.#ordinalLimit ? this.#nextOrdinal++ : NO_ORDINAL
+    this.#ordinals.set(segment, ordinal)
+    return ordinal
   }
 }
+
+/** Unique per position and ≥ 2^32 + 2^31, so it never equals a Smi key. */
+function fallbackKey(segment: number, offset: number): number {
+  return segment * TWO_32 + offset + TWO_31
+}
+

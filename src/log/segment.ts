@@ -21,6 +21,24 @@ export function parseSegmentFileName(name: string): { id: number; suffix: string
   return { id: Number(match[1]), suffix: match[2]! + (match[3] ?? '') }
 }
 
+/** Records up to this size are read through one reused buffer; larger ones get their own. */
+const SCRATCH_MAX = 1024 * 1024
+let scratch = Buffer.allocUnsafeSlow(64 * 1024)
+
+/**
+ * The shared read buffer, at least `size` bytes. Reads are synchronous and
+ * JavaScript is single-threaded, so one buffer serves every segment; its
+ * contents are only valid until the next call.
+ */
+export function scratchBuffer(size: number): Buffer {
+  if (scratch.length < size) {
+    let length = scratch.length
+    while (length < size) length *= 2
+    scratch = Buffer.allocUnsafeSlow(length)
+  }
+  return scratch
+}
+
 export class Segment {
   readonly id: number
   readonly dataPath: string
@@ -66,6 +84,39 @@ export class Segment {
     return buf
   }
 
+  /**
+   * The value of the record at `offset`, CRC-checked, in a Buffer of its own
+   * (the only allocation: the record is read into the shared scratch buffer
+   * and checked there).
+   */
+  readValue(fs: FileSystem, offset: number, size: number): Buffer {
+    if (size > SCRATCH_MAX) {
+      const record = this.readRecord(fs, offset, size)
+      return record.subarray(valueStart(record, 0, size, this.dataPath, offset))
+    }
+    const buf = scratchBuffer(size)
+    this.readInto(fs, buf, offset, size, size)
+    return copyValue(buf, 0, size, this.dataPath, offset)
+  }
+
+  /**
+   * Reads up to `length` bytes at `offset` into `buf` and checks the record
+   * of `size` bytes that starts there; returns the bytes read (≥ size).
+   * Throws CORRUPTION if that record is short or fails its checksum.
+   */
+  readInto(fs: FileSystem, buf: Buffer, offset: number, size: number, length: number): number {
+    let n: number
+    try {
+      n = fs.readSync(this.fd, buf, 0, length, offset)
+    } catch (err) {
+      throw ioError(`reading ${this.dataPath}`, err)
+    }
+    if (n < size || size < RECORD_HEADER_SIZE || !checksumOk(buf, 0, size)) {
+      throw corruption('record checksum mismatch', this.dataPath, offset)
+    }
+    return n
+  }
+
   async readRecordAsync(fs: FileSystem, offset: number, size: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(size)
     let n: number
@@ -79,4 +130,19 @@ export class Segment {
     }
     return buf
   }
+}
+
+/** Where the value of a checked record of `size` bytes at `at` starts. */
+function valueStart(buf: Buffer, at: number, size: number, path: string, offset: number): number {
+  const start = at + RECORD_HEADER_SIZE + buf.readUInt32BE(at + 21)
+  if (start + buf.readUInt32BE(at + 25) !== at + size) throw corruption('record length mismatch', path, offset)
+  return start
+}
+
+/** A copy of the value of the checked record of `size` bytes at `at` in `buf`. */
+export function copyValue(buf: Buffer, at: number, size: number, path: string, offset: number): Buffer {
+  const start = valueStart(buf, at, size, path, offset)
+  const value = Buffer.allocUnsafe(at + size - start)
+  value.set(buf.subarray(start, at + size))
+  return value
 }
