@@ -51,6 +51,27 @@ export function valueBytes(value: unknown, maxValueSize: number): Buffer {
   return buf
 }
 
+/**
+ * The index form of a user key, as `indexKey(keyBytes(key, maxKeySize))`
+ * returns it (same checks, same errors), for lookups. A string of ASCII
+ * characters only is its own index form: its UTF-8 bytes are its char codes,
+ * one per char, so neither the Buffer nor the latin1 copy is needed. Any
+ * other char (even U+0080–U+00FF, which latin1 would take as one byte but
+ * UTF-8 encodes as two) goes through the bytes, so order stays bytewise.
+ *
+ * Not for keys that are stored: a user's string may be a slice that keeps a
+ * larger string alive, and the index would hold on to it.
+ */
+export function lookupKey(key: unknown, maxKeySize: number): string {
+  if (typeof key === 'string' && key.length <= maxKeySize && isAscii(key)) return key
+  return indexKey(keyBytes(key, maxKeySize))
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
 export function indexKey(bytes: Buffer): string {
   return bytes.latin1Slice(0, bytes.length)
 }
@@ -65,6 +86,7 @@ export function boundKey(bound: unknown, name: string): string | undefined {
   if (typeof bound !== 'string' && !(bound instanceof Uint8Array)) {
     throw new CaskError(ErrorCodes.INVALID_ARGUMENT, `range option ${name} must be a string or bytes, got ${describe(bound)}`)
   }
+  if (typeof bound === 'string' && isAscii(bound)) return bound
   return indexKey(toBuffer(bound))
 }
 
