@@ -13,7 +13,7 @@ import { StoreCore, type ReadView } from './core.js'
 import { DirectoryLock } from './lock.js'
 import { hasDatabase, recover, type RecoveryReport } from './recovery.js'
 import { GroupCommit } from './log/group-commit.js'
-import { sealSegment } from './log/seal.js'
+import { parseActiveHintFileName, sealSegment, writeActiveHint } from './log/seal.js'
 import { parseSegmentFileName, type Segment } from './log/segment.js'
 import { WritePath, type Op } from './write-path.js'
 import { RecordType } from './format/record.js'
@@ -98,7 +98,7 @@ export interface Stats {
   expiredPurged: number
   bufferedBytes: number
   /** What the last open found and repaired. */
-  recovery: Omit<RecoveryReport, 'unsealed' | 'needHint'>
+  recovery: Omit<RecoveryReport, 'unsealed' | 'needHint' | 'activeHints'>
 }
 
 const CHUNK = 1000
@@ -220,7 +220,9 @@ export class CaskDB extends EventEmitter {
     await lock.acquire()
     try {
       for (const name of await fs.readdir(dir)) {
-        if (name === 'lost' || parseSegmentFileName(name) !== undefined) await fs.rmrf(join(dir, name))
+        if (name === 'lost' || parseSegmentFileName(name) !== undefined || parseActiveHintFileName(name) !== undefined) {
+          await fs.rmrf(join(dir, name))
+        }
       }
     } finally {
       await lock.release()
@@ -394,6 +396,8 @@ export class CaskDB extends EventEmitter {
     await writer.log.syncNow().catch((err) => {
       failure ??= err
     })
+    // Only once everything is durable: the hint must never name bytes a power cut could take back.
+    if (failure === undefined) await writeActiveHint(core, core.active, this.#recovery?.activeHints.get(core.active.id))
     for (const it of this.#iterators) it.close()
     for (const snapshot of this.#snapshots) snapshot.close()
     core.closeUnreadRetired()

@@ -1031,12 +1031,57 @@ export class OrderedIndex implements IndexView {
     const f = this.findPath(key)
     const h = this.depth
     if (f >= 0 && previous !== undefined) readEntry(this.pathNodes[h]!.nums, f, previous)
+    this.writeAt(f, h, key, seg, offset, size, expires, seq)
+    return f >= 0
+  }
+
+  /**
+   * set() unless the key is present with a higher seq: one descent for what
+   * recovery would otherwise do with get() then set(). Returns 0 if the key
+   * was absent (inserted), 1 if replaced, -1 if kept (the entry present is
+   * newer); `previous` receives the entry that was there.
+   */
+  setIfNewer(
+    key: string,
+    seg: number,
+    offset: number,
+    size: number,
+    expires: number,
+    seq: number,
+    previous: IndexEntry,
+  ): number {
+    const f = this.findPath(key)
+    const h = this.depth
+    if (f >= 0) {
+      readEntry(this.pathNodes[h]!.nums, f, previous)
+      if (previous.seq > seq) return -1
+    }
+    this.writeAt(f, h, key, seg, offset, size, expires, seq)
+    return f >= 0 ? 1 : 0
+  }
+
+  /**
+   * Starts building the tree from entries in ascending key order in O(n)
+   * (opening a database: the merged hints). The index must be empty, and
+   * must not be used until finish() installs the tree.
+   */
+  bulkLoad(): BulkLoader {
+    if (this.count_ !== 0) throw new Error('bulkLoad needs an empty index')
+    return new BulkLoader(this.cap, this.token, (root, size) => {
+      this.snap = null
+      this.root = root
+      this.count_ = size
+    })
+  }
+
+  /** Writes at leafFind result f on the path just found: replaces (f >= 0) or inserts at ~f. */
+  private writeAt(f: number, h: number, key: string, seg: number, offset: number, size: number, expires: number, seq: number): void {
     this.snap = null
     this.ownPath(h)
     const leaf = this.pathNodes[h]!
     if (f >= 0) {
       writeEntry(leaf.nums, f, seg, offset, size, expires, seq)
-      return true
+      return
     }
     const i = ~f
     this.count_++
@@ -1050,7 +1095,6 @@ export class OrderedIndex implements IndexView {
     } else {
       this.splitInsert(h, i, key, seg, offset, size, expires, seq)
     }
-    return false
   }
 
   delete(key: string, previous?: IndexEntry): boolean {
@@ -1372,6 +1416,129 @@ export class OrderedIndex implements IndexView {
     if (samePrefix) fitPrefix(left, lo, hi)
     else resetHeads(left, lo, hi)
   }
+}
+
+/**
+ * Builds a tree bottom-up from entries in ascending key order (see
+ * OrderedIndex.bulkLoad). Leaves are filled left to right to BULK_FILL of
+ * their capacity (room for a few inserts before the first splits), then
+ * each internal level is built over the one below, with children spread
+ * evenly. A node's bounds are the first keys of its own and of the next
+ * subtree at its level, so its prefix and heads are set once, when they are
+ * known: a leaf's when the next leaf starts, internal nodes' per level.
+ */
+export class BulkLoader {
+  readonly #cap: number
+  readonly #fill: number
+  readonly #token: object
+  readonly #install: (root: Node, size: number) => void
+  readonly #leaves: Node[] = []
+  #leaf: Node | null = null
+  #last = ''
+  #count = 0
+  #done = false
+
+  /** @internal */
+  constructor(cap: number, token: object, install: (root: Node, size: number) => void) {
+    this.#cap = cap
+    this.#fill = cap - (cap >>> 3)
+    this.#token = token
+    this.#install = install
+  }
+
+  get size(): number {
+    return this.#count
+  }
+
+  /** Appends an entry; its key must be above every key added before. */
+  add(key: string, seg: number, offset: number, size: number, expires: number, seq: number): void {
+    if (this.#count > 0 && !(key > this.#last)) throw new RangeError('bulk load: keys must be strictly ascending')
+    if (this.#done) throw new Error('bulk load already finished')
+    let leaf = this.#leaf
+    if (leaf === null || leaf.keys.length === this.#fill) {
+      leaf = new Node(this.#token, true, [], new Float64Array(roomFor(this.#fill, this.#cap) * STRIDE), NO_HEADS, NO_CHILDREN, 0, null)
+      this.#leaves.push(leaf)
+      this.#leaf = leaf
+      // The previous leaf's upper bound (this leaf's first key) is known now.
+      if (this.#leaves.length >= 2) this.#heads(this.#leaves.length - 2, key)
+    }
+    writeEntry(leaf.nums, leaf.keys.length, seg, offset, size, expires, seq)
+    leaf.keys.push(key)
+    this.#last = key
+    this.#count++
+  }
+
+  /** Builds the internal levels and installs the tree in the index. */
+  finish(): void {
+    if (this.#done) return
+    this.#done = true
+    const cap = this.#cap
+    const leaves = this.#leaves
+    const token = this.#token
+    if (leaves.length === 0) {
+      this.#install(newLeaf(token, cap), 0)
+      return
+    }
+    const n = leaves.length
+    if (n >= 2 && leaves[n - 1]!.keys.length < cap >>> 1) {
+      // The last leaf is under the minimum fill: share with its neighbour.
+      const a = leaves[n - 2]!
+      const b = leaves[n - 1]!
+      const total = a.keys.length + b.keys.length
+      leaves.length = n - 2
+      if (total <= cap) leaves.push(joinedLeaf(token, cap, a, b, 0, total))
+      else leaves.push(joinedLeaf(token, cap, a, b, 0, total >>> 1), joinedLeaf(token, cap, a, b, total >>> 1, total - (total >>> 1)))
+      if (leaves.length >= 2) this.#heads(leaves.length - 2, leaves[leaves.length - 1]!.keys[0])
+    }
+    this.#heads(leaves.length - 1, undefined)
+    let level: Node[] = leaves
+    let firsts = leaves.map((leaf) => leaf.keys[0]!)
+    const min = cap >>> 1
+    while (level.length > 1) {
+      const m = level.length
+      let groups = Math.ceil(m / this.#fill)
+      if (groups > 1 && Math.floor(m / groups) < min) groups = Math.ceil(m / cap)
+      const parents: Node[] = []
+      const parentFirsts: string[] = []
+      for (let g = 0, start = 0; g < groups; g++) {
+        const count = Math.floor(m / groups) + (g < m % groups ? 1 : 0)
+        const heads = EMPTY_DOUBLES.slice()
+        for (let j = 1; j < count; j++) heads.push(0) // set by resetHeads
+        parents.push(newInternal(token, firsts.slice(start + 1, start + count), heads, level.slice(start, start + count)))
+        parentFirsts.push(firsts[start]!)
+        start += count
+      }
+      for (let g = 0; g < groups; g++) {
+        resetHeads(parents[g]!, g > 0 ? parentFirsts[g] : undefined, g + 1 < groups ? parentFirsts[g + 1] : undefined)
+      }
+      level = parents
+      firsts = parentFirsts
+    }
+    this.#install(level[0]!, this.#count)
+  }
+
+  /** Sets the prefix and heads of leaf j, whose upper bound is `hi` (the next leaf's first key). */
+  #heads(j: number, hi: string | undefined): void {
+    const leaf = this.#leaves[j]!
+    resetHeads(leaf, j > 0 ? leaf.keys[0] : undefined, hi)
+  }
+}
+
+/** A leaf holding `count` entries from position `from` of a's entries followed by b's. */
+function joinedLeaf(token: object, cap: number, a: Node, b: Node, from: number, count: number): Node {
+  const nums = new Float64Array(roomFor(count, cap) * STRIDE)
+  const keys: string[] = []
+  const an = a.keys.length
+  for (let k = 0; k < count; k++) {
+    const g = from + k
+    const src = g < an ? a : b
+    const i = g < an ? g : g - an
+    const s = fieldsAt(src.nums, i)
+    const v = src.nums
+    writeEntry(nums, k, v[s]!, v[s + 1]!, v[s + 2]!, v[s + 3]!, v[s + 4]!)
+    keys.push(src.keys[i]!)
+  }
+  return new Node(token, true, keys, nums, NO_HEADS, NO_CHILDREN, 0, null)
 }
 
 /**

@@ -1,41 +1,77 @@
 /**
  * Sealing a segment: make its bytes durable, then write the hint file that
- * lets the next open skip reading its values.
+ * lets the next open skip reading its values. Also the hint a clean close
+ * writes for the active segment, so that the next open reads no data at all.
+ *
+ * File names: a sealed segment's hint is `<id>.hint`; the active segment's
+ * hint, written by close(), is `<id>.active.hint` and carries the PARTIAL
+ * flag and the length it covers. It has its own name because a `.hint` means
+ * "sealed, never appended to again" to recovery, compaction, backups and
+ * repair, while the active segment keeps growing after the next open. Sealing
+ * the segment later replaces it with the full `<id>.hint`.
  */
-import { TMP_SUFFIX, type Segment } from './segment.js'
+import { join } from 'node:path'
+import { TMP_SUFFIX, segmentFileName, type Segment } from './segment.js'
 import { scanSegment } from './scan.js'
-import { encodeHint, type HintEntry } from '../format/hint.js'
+import { crc32 } from 'node:zlib'
+import { HintEntries, encodeHint, encodeHintEntries, tailRange, type HintEntry } from '../format/hint.js'
 import { RECORD_HEADER_SIZE } from '../format/record.js'
+import { FILE_HEADER_SIZE } from '../format/file-header.js'
 import { corruption, ioError } from '../errors.js'
 import type { StoreCore } from '../core.js'
 
-export async function collectHintEntries(core: StoreCore, segment: Segment): Promise<HintEntry[]> {
-  const entries: HintEntry[] = []
-  const result = await scanSegment(core.fs, segment.fd, segment.size, segment.dataPath, (buf, at, size, h, offset) => {
+export const ACTIVE_HINT_SUFFIX = '.active.hint'
+
+export function activeHintPath(dir: string, id: number): string {
+  return join(dir, segmentFileName(id, ACTIVE_HINT_SUFFIX))
+}
+
+/** Parses `<id>.active.hint` and its temporary `<id>.active.hint.tmp`. */
+export function parseActiveHintFileName(name: string): { id: number; temporary: boolean } | undefined {
+  const match = /^(\d{8,})\.active\.hint(\.tmp)?$/.exec(name)
+  return match === null ? undefined : { id: Number(match[1]), temporary: match[2] !== undefined }
+}
+
+/** Segments whose `<id>.active.hint` exists on disk (so sealing them removes it). */
+export const withActiveHint = new WeakSet<Segment>()
+
+/** Scans a segment's records into hint entries; undefined if the scan stopped before `end`. */
+async function scanEntries(core: StoreCore, segment: Segment, end: number): Promise<{ entries: HintEntries; damage?: string; at: number }> {
+  const entries = new HintEntries()
+  const result = await scanSegment(core.fs, segment.fd, end, segment.dataPath, (buf, at, size, h, offset) => {
     const keyStart = at + RECORD_HEADER_SIZE
-    entries.push({
-      type: h.type,
-      seq: h.seq,
-      expires: h.expires,
-      offset,
-      size,
-      key: Buffer.from(buf.subarray(keyStart, keyStart + h.keyLength)),
-    })
+    entries.add(h.type, h.seq, h.expires, offset, size, buf, keyStart, keyStart + h.keyLength)
   })
-  if (result.end !== segment.size) throw corruption(`cannot seal: ${result.damage}`, segment.dataPath, result.end)
+  return result.damage === undefined && result.end === end ? { entries, at: end } : { entries, damage: result.damage ?? 'damaged', at: result.end }
+}
+
+export async function collectHintEntries(core: StoreCore, segment: Segment): Promise<HintEntries> {
+  const { entries, damage, at } = await scanEntries(core, segment, segment.size)
+  if (damage !== undefined) throw corruption(`cannot seal: ${damage}`, segment.dataPath, at)
   return entries
 }
 
-/** Writes `<id>.hint` atomically: temporary name, fsync, rename, fsync of the directory. */
-export async function publishHint(core: StoreCore, segment: Segment, replaces: number[], entries: HintEntry[]): Promise<void> {
-  const tmp = segment.hintPath + TMP_SUFFIX
+/** Writes `data` to `path` atomically: temporary name, fsync, rename, fsync of the directory. */
+async function publishFile(core: StoreCore, path: string, data: Buffer): Promise<void> {
+  const tmp = path + TMP_SUFFIX
   try {
-    await core.fs.writeFileDurable(tmp, encodeHint(replaces, entries), core.options.fileMode)
-    await core.fs.rename(tmp, segment.hintPath)
+    await core.fs.writeFileDurable(tmp, data, core.options.fileMode)
+    await core.fs.rename(tmp, path)
     await core.fs.fsyncDir(core.dir)
   } catch (err) {
-    throw ioError(`writing ${segment.hintPath}`, err)
+    throw ioError(`writing ${path}`, err)
   }
+}
+
+/**
+ * Writes `<id>.hint` for a sealed segment (or a compaction output, which lists
+ * the segments it replaces). Entries may come in any order: they are written
+ * sorted by key.
+ */
+export async function publishHint(core: StoreCore, segment: Segment, replaces: number[], entries: HintEntry[] | HintEntries): Promise<void> {
+  const bytes =
+    entries instanceof HintEntries ? encodeHintEntries(replaces, entries, { dataLength: segment.size }) : encodeHint(replaces, entries)
+  await publishFile(core, segment.hintPath, bytes)
   segment.hinted = true
 }
 
@@ -47,4 +83,49 @@ export async function sealSegment(core: StoreCore, segment: Segment): Promise<vo
     throw ioError(`syncing ${segment.dataPath}`, err)
   }
   await publishHint(core, segment, [], await collectHintEntries(core, segment))
+  if (withActiveHint.has(segment)) {
+    // Superseded by the full hint; if this unlink is lost, the next open removes it.
+    withActiveHint.delete(segment)
+    await core.fs.unlink(activeHintPath(core.dir, segment.id)).catch(() => undefined)
+  }
+}
+
+/**
+ * On a clean close, after the final fdatasync: writes `<id>.active.hint`
+ * covering the active segment's current length, so the next open loads it
+ * instead of scanning. Best effort: on failure the next open scans, as it
+ * would without it. `known` is the length an existing active hint already
+ * covers (nothing to do if the segment has not grown since).
+ */
+export async function writeActiveHint(core: StoreCore, segment: Segment, known: number | undefined): Promise<boolean> {
+  const path = activeHintPath(core.dir, segment.id)
+  // An empty segment is scanned in no time; a hint of it would be one more file.
+  if (known === segment.size || segment.size <= FILE_HEADER_SIZE) return true
+  try {
+    const { entries, damage } = await scanEntries(core, segment, segment.size)
+    if (damage !== undefined) return false
+    const tailCrc = await readTailCrc(core, segment, segment.size)
+    await publishFile(core, path, encodeHintEntries([], entries, { dataLength: segment.size, partial: true, tailCrc }))
+    return true
+  } catch {
+    await core.fs.unlink(path + TMP_SUFFIX).catch(() => undefined)
+    return false
+  }
+}
+
+/** crc32 of the bytes of `segment` that a partial hint covering `dataLength` bytes checks (see tailRange). */
+export async function readTailCrc(core: StoreCore, segment: Segment, dataLength: number): Promise<number> {
+  const { start, length } = tailRange(dataLength)
+  const buf = Buffer.allocUnsafe(length)
+  let got = 0
+  try {
+    while (got < length) {
+      const n = await core.fs.read(segment.fd, buf, got, length - got, start + got)
+      if (n === 0) break
+      got += n
+    }
+  } catch (err) {
+    throw ioError(`reading ${segment.dataPath}`, err)
+  }
+  return crc32(buf.subarray(0, got))
 }

@@ -1,7 +1,7 @@
 import test from 'tape'
 import { crc32 } from 'node:zlib'
 import { RECORD_HEADER_SIZE, RecordType, checksumOk, newHeader, readHeader, recordSize, writeRecord } from '../../src/format/record.js'
-import { decodeHint, encodeHint } from '../../src/format/hint.js'
+import { checkHint, decodeHint, encodeHint, type HintEntry } from '../../src/format/hint.js'
 import { FILE_HEADER_SIZE, checkFileHeader, encodeFileHeader } from '../../src/format/file-header.js'
 import { CaskError, ErrorCodes } from '../../src/errors.js'
 
@@ -37,7 +37,9 @@ test('hint: round-trip, and any damage is refused', (t) => {
   const buf = encodeHint([3, 4], entries)
   const decoded = decodeHint(buf, 'x.hint')
   t.same(decoded.replaces, [3, 4])
-  t.same(decoded.entries, entries)
+  t.same(decoded.entries, [entries[1], entries[0]], 'entries come back sorted by key')
+  t.equal(decoded.dataLength, 4_000_000_029, 'data length defaults to where the last record ends')
+  t.equal(decoded.partial, false)
   let refused = 0
   for (let i = FILE_HEADER_SIZE; i < buf.length; i++) {
     const copy = Buffer.from(buf)
@@ -91,5 +93,105 @@ test('file header: magic and version checked', (t) => {
   } catch (err) {
     t.equal((err as CaskError).code, ErrorCodes.UNSUPPORTED_FORMAT)
   }
+  t.end()
+})
+
+/** Entries in random order: random keys, keys sharing long prefixes, prefixes of each other, repeated keys. */
+function randomEntries(n: number, seed: number): HintEntry[] {
+  const rand = (() => {
+    let x = seed
+    return () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+  })()
+  const entries: HintEntry[] = []
+  for (let i = 0; i < n; i++) {
+    const shape = Math.floor(rand() * 4)
+    const key =
+      shape === 0
+        ? Buffer.from(Array.from({ length: Math.floor(rand() * 20) }, () => Math.floor(rand() * 256)))
+        : shape === 1
+          ? Buffer.from(`user:profile:${Math.floor(rand() * 50)}:${'z'.repeat(Math.floor(rand() * 3))}`)
+          : shape === 2
+            ? Buffer.from('k'.repeat(Math.floor(rand() * 12)))
+            : entries.length > 0
+              ? entries[Math.floor(rand() * entries.length)]!.key
+              : Buffer.from('first')
+    const expires = rand() < 0.3 ? 1_800_000_000_000 + i : 0
+    entries.push({ type: rand() < 0.8 ? 1 : 2, seq: Math.floor(rand() * 2 ** 40) + i, expires, offset: 8 + i * 100, size: 29 + Math.floor(rand() * 70), key })
+  }
+  return entries
+}
+
+const byKeyThenSeq = (a: HintEntry, b: HintEntry) => Buffer.compare(a.key, b.key) || a.seq - b.seq
+
+test('hint: entries are written sorted by key bytes, then seq, whatever order they come in', (t) => {
+  for (const n of [0, 1, 2, 3, 100, 5000]) {
+    const entries = randomEntries(n, n + 1)
+    const decoded = decodeHint(encodeHint([], entries), 'x.hint')
+    t.same(decoded.entries, [...entries].sort(byKeyThenSeq), `${n} entries`)
+    const sortedIn = decodeHint(encodeHint([], [...entries].sort(byKeyThenSeq)), 'x.hint')
+    t.same(sortedIn.entries, decoded.entries, `${n} entries given already sorted`)
+  }
+  t.end()
+})
+
+test('hint: version 2 entries are small (prefix-compressed keys, varints, no expiry field when there is none)', (t) => {
+  const entries = Array.from({ length: 1000 }, (_, i) => ({ type: 1, seq: 1_000_000 + i, expires: 0, offset: 8 + i * 145, size: 145, key: Buffer.from(`key:${String(i).padStart(12, '0')}`) }))
+  const bytes = encodeHint([], entries).length
+  t.ok(bytes < 1000 * 16, `${bytes} bytes for 1000 16-byte keys (version 1: ${1000 * 45})`)
+  t.end()
+})
+
+test('hint: partial flag, data length and tail crc round-trip; a version 1 hint is still read', (t) => {
+  const entries = randomEntries(50, 9)
+  const buf = encodeHint([], entries, { partial: true, dataLength: 9000, tailCrc: 0xdeadbeef })
+  const header = checkHint(buf, 'x.active.hint')
+  t.same([header.partial, header.dataLength, header.tailCrc], [true, 9000, 0xdeadbeef])
+  // A version 1 hint, as the previous release wrote it: fixed-width entries in file order.
+  const v1Entries = entries.slice(0, 3)
+  let length = FILE_HEADER_SIZE + 4 + 4 + 8
+  for (const e of v1Entries) length += 29 + e.key.length
+  const v1 = Buffer.alloc(length)
+  encodeFileHeader('CSKH').copy(v1)
+  let at = FILE_HEADER_SIZE
+  v1.writeUInt32BE(1, at)
+  v1.writeUInt32BE(7, at + 4)
+  at += 8
+  for (const e of v1Entries) {
+    v1[at] = e.type
+    v1.writeUInt32BE(Math.floor(e.seq / 2 ** 32), at + 1)
+    v1.writeUInt32BE(e.seq >>> 0, at + 5)
+    v1.writeUInt32BE(Math.floor(e.expires / 2 ** 32), at + 9)
+    v1.writeUInt32BE(e.expires >>> 0, at + 13)
+    v1.writeUInt32BE(e.offset, at + 17)
+    v1.writeUInt32BE(e.size, at + 21)
+    v1.writeUInt32BE(e.key.length, at + 25)
+    e.key.copy(v1, at + 29)
+    at += 29 + e.key.length
+  }
+  v1.writeUInt32BE(v1Entries.length, at)
+  v1.writeUInt32BE(crc32(v1.subarray(0, at + 4)), at + 4)
+  const old = decodeHint(v1, 'old.hint')
+  t.same(old.replaces, [7])
+  t.same(old.entries, v1Entries, 'version 1 entries, in file order')
+  t.equal(old.dataLength, Math.max(...v1Entries.map((e) => e.offset + e.size)))
+  t.end()
+})
+
+test('hint: checksum-valid but malformed entries are refused (keys out of order, entries outside the data)', (t) => {
+  const resign = (buf: Buffer) => {
+    buf.writeUInt32BE(crc32(buf.subarray(0, buf.length - 4)), buf.length - 4)
+    return buf
+  }
+  const entries = [
+    { type: 1, seq: 1, expires: 0, offset: 8, size: 40, key: Buffer.from('a') },
+    { type: 1, seq: 2, expires: 0, offset: 48, size: 40, key: Buffer.from('b') },
+  ]
+  const buf = encodeHint([], entries)
+  // The second key's suffix byte 'b' -> '0' (below 'a'): out of order.
+  const swapped = Buffer.from(buf)
+  swapped[swapped.lastIndexOf(0x62)] = 0x30
+  t.throws(() => decodeHint(resign(swapped), 'x.hint'), /out of order/)
+  t.throws(() => decodeHint(encodeHint([], entries, { dataLength: 60 }), 'x.hint'), /ends past the bytes/)
+  t.throws(() => decodeHint(encodeHint([], [{ ...entries[0]!, offset: 2 }]), 'x.hint'), /not a record/)
   t.end()
 })

@@ -5,7 +5,8 @@ import { CaskDB, CaskError, ErrorCodes } from '../../src/index.js'
 import { tempPath } from '../helpers/tmp.js'
 
 const dataFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.data')).sort()
-const hintFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.hint')).sort()
+const hintFiles = (dir: string) => readdirSync(dir).filter((n) => /^\d{8,}\.hint$/.test(n)).sort()
+const activeHintFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.active.hint')).sort()
 const str = (b: Buffer | undefined) => b?.toString()
 
 test('a torn last record is cut at every byte offset; everything before it survives', async (t) => {
@@ -73,7 +74,8 @@ test('rotation seals segments with hints; reopen reads hints and scans only the 
   await db.close()
   const data = dataFiles(location)
   t.ok(data.length > 3, `rotated into ${data.length} segments`)
-  t.equal(hintFiles(location).length, data.length - 1, 'every sealed segment has a hint, the active one none')
+  t.equal(hintFiles(location).length, data.length - 1, 'every sealed segment has a hint')
+  t.same(activeHintFiles(location), [data[data.length - 1]!.replace('.data', '.active.hint')], 'the active one got its close-time hint')
   const reopened = await CaskDB.open(location, { maxSegmentSize: 4096 })
   let right = 0
   for (let i = 0; i < 300; i++) {

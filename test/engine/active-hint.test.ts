@@ -1,0 +1,177 @@
+/**
+ * The hint a clean close writes for the active segment (`<id>.active.hint`):
+ * the next open loads it and reads no record of that segment; records
+ * appended after that open are scanned after a crash; a damaged, stale or
+ * mismatched one is dropped and the segment scanned.
+ */
+import test from 'tape'
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CaskDB, type CaskOptions } from '../../src/index.js'
+import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
+import { tempDir, tempPath } from '../helpers/tmp.js'
+
+const dataFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.data')).sort()
+const activeHints = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.active.hint')).sort()
+const str = (b: Buffer | undefined) => b?.toString()
+
+/** A FileSystem that counts the bytes read from each file. */
+function countingFs(): { fs: FileSystem; bytesRead: Map<string, number> } {
+  const paths = new Map<number, string>()
+  const bytesRead = new Map<string, number>()
+  const count = (fd: number, n: number) => {
+    const path = paths.get(fd) ?? `fd ${fd}`
+    bytesRead.set(path, (bytesRead.get(path) ?? 0) + n)
+  }
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    openSync: (path, flags, mode) => {
+      const fd = nodeFileSystem.openSync(path, flags, mode)
+      paths.set(fd, path)
+      return fd
+    },
+    readSync: (fd, buffer, offset, length, position) => {
+      const n = nodeFileSystem.readSync(fd, buffer, offset, length, position)
+      count(fd, n)
+      return n
+    },
+    read: async (fd, buffer, offset, length, position) => {
+      const n = await nodeFileSystem.read(fd, buffer, offset, length, position)
+      count(fd, n)
+      return n
+    },
+  }
+  return { fs, bytesRead }
+}
+
+/** Copies a database's files as a kill -9 would leave them (the page cache is what a crash keeps). */
+function crashCopy(from: string): string {
+  const to = join(tempDir(), 'crashed')
+  mkdirSync(to)
+  for (const name of readdirSync(from)) if (name !== 'LOCK') copyFileSync(join(from, name), join(to, name))
+  return to
+}
+
+const options: CaskOptions = { maxSegmentSize: 64 * 1024, autoCompact: false, cacheSize: 0 }
+
+async function fill(location: string, n: number, version = 0, opts = options): Promise<void> {
+  const db = await CaskDB.open(location, opts)
+  for (let i = 0; i < n; i += 50) {
+    await db.batch(Array.from({ length: Math.min(50, n - i) }, (_, j) => ({ type: 'put' as const, key: `key${i + j}`, value: `value-${i + j}-${version}` })))
+  }
+  for (let i = 0; i < n; i += 7) await db.del(`key${i}`)
+  await db.close()
+}
+
+async function expectKeys(t: test.Test, db: CaskDB, n: number, version: number, what: string): Promise<void> {
+  let wrong = 0
+  for (let i = 0; i < n; i++) {
+    const want = i % 7 === 0 ? undefined : `value-${i}-${version}`
+    if (str(await db.get(`key${i}`)) !== want) wrong++
+  }
+  t.equal(wrong, 0, `${what}: every key has its value`)
+  t.equal(db.stats().keys, n - Math.ceil(n / 7), `${what}: key count`)
+}
+
+test('active hint: a reopen after a clean close reads none of the active segment\'s records', async (t) => {
+  const location = tempPath()
+  await fill(location, 2000)
+  const active = dataFiles(location).at(-1)!
+  t.same(activeHints(location), [active.replace('.data', '.active.hint')], 'close wrote the active segment\'s hint')
+  const size = statSync(join(location, active)).size
+  const counting = countingFs()
+  const db = await CaskDB.open(location, { ...options, fs: counting.fs })
+  const read = counting.bytesRead.get(join(location, active)) ?? 0
+  t.ok(read <= 8 + 4096, `${read} bytes of the ${size}-byte active segment read at open (its header and the tail check)`)
+  t.equal(db.stats().recovery.truncatedBytes, 0)
+  await expectKeys(t, db, 2000, 0, 'after the reopen')
+  await db.close()
+
+  // Without the hint the same open reads the whole segment: the count above is meaningful.
+  writeFileSync(join(location, activeHints(location)[0]!), '')
+  const scanning = countingFs()
+  const again = await CaskDB.open(location, { ...options, fs: scanning.fs })
+  t.ok((scanning.bytesRead.get(join(location, active)) ?? 0) >= size - 8, 'a damaged active hint: the segment is scanned')
+  t.equal(again.stats().recovery.rebuiltHints, 1, 'and reported as a rebuilt hint')
+  await expectKeys(t, again, 2000, 0, 'after the fallback scan')
+  await again.close()
+  t.equal(activeHints(location).length, 1, 'the next close writes it again')
+})
+
+test('active hint: records appended after the reopen survive a crash, a torn tail after the hint is cut', async (t) => {
+  const location = tempPath()
+  const big = { ...options, maxSegmentSize: 1024 * 1024 } // one segment throughout
+  await fill(location, 1000, 0, big)
+  const active = dataFiles(location).at(-1)!
+  const covered = statSync(join(location, active)).size
+  const db = await CaskDB.open(location, big)
+  for (let i = 0; i < 1000; i += 3) await db.put(`key${i}`, `value-${i}-1`)
+  await db.put('last', 'the final record')
+  // Crash: no close, so no new hint; the old one still covers the first `covered` bytes.
+  const crashed = crashCopy(location)
+  await db.close()
+  t.same(activeHints(crashed), [active.replace('.data', '.active.hint')], 'the crash copy has the hint of the previous close')
+  const file = join(crashed, active)
+  const full = readFileSync(file)
+  t.ok(full.length > covered, 'and its segment grew after it')
+  truncateSync(file, full.length - 5) // tear the last record
+  const counting = countingFs()
+  const reopened = await CaskDB.open(crashed, { ...big, fs: counting.fs })
+  t.same(dataFiles(crashed), [active], 'one segment')
+  const read = counting.bytesRead.get(file) ?? 0
+  t.ok(read < full.length - covered + 8 + 4096 + 1024, `only the bytes after the hint were scanned (${read} of ${full.length})`)
+  t.equal(reopened.stats().recovery.truncatedBytes, full.length - 5 - (full.length - (29 + 4 + 16)), 'the torn record is cut')
+  t.equal(await reopened.get('last'), undefined, 'and absent')
+  let wrong = 0
+  for (let i = 0; i < 1000; i++) {
+    const want = i % 3 === 0 ? `value-${i}-1` : i % 7 === 0 ? undefined : `value-${i}-0`
+    if (str(await reopened.get(`key${i}`)) !== want) wrong++
+  }
+  t.equal(wrong, 0, 'hinted records and records scanned after the hint both count, newest wins')
+  await reopened.close()
+  t.same(await CaskDB.verify(crashed), [], 'verify is clean')
+})
+
+test('active hint: a data file changed under the hint (cut, then rewritten) is noticed and scanned', async (t) => {
+  const location = tempPath()
+  await fill(location, 500)
+  const active = join(location, dataFiles(location).at(-1)!)
+  const before = readFileSync(active)
+  // A session appends a record and closes: the hint now covers it.
+  const db = await CaskDB.open(location, options)
+  await db.put('extra', 'x'.repeat(40))
+  await db.close()
+  const grown = statSync(active).size
+  // Put the old bytes back and append a different record of the same length after them.
+  writeFileSync(active, before)
+  const other = await CaskDB.open(location, { ...options, fs: { ...nodeFileSystem } })
+  await other.close()
+  writeFileSync(active, before)
+  appendFileSync(active, Buffer.alloc(grown - before.length, 0x41))
+  const reopened = await CaskDB.open(location, options)
+  t.equal(await reopened.get('extra'), undefined, 'the record the hint names is not there: not served')
+  t.equal(reopened.stats().recovery.truncatedBytes, grown - before.length, 'the bytes that are not records are cut')
+  await expectKeys(t, reopened, 500, 0, 'the rest')
+  await reopened.close()
+})
+
+test('active hint: sealing the segment replaces it; backups never carry one; destroy removes it', async (t) => {
+  const location = tempPath()
+  await fill(location, 300)
+  const first = activeHints(location)[0]!
+  const db = await CaskDB.open(location, options)
+  for (let i = 0; i < 2000; i++) await db.put(`more${i}`, 'y'.repeat(60))
+  await db.flush()
+  const backup = join(tempDir(), 'backup')
+  await db.backup(backup)
+  await db.close()
+  t.notOk(existsSync(join(location, first)), 'the segment it covered was sealed: its active hint is gone')
+  t.ok(existsSync(join(location, first.replace('.active.hint', '.hint'))), 'replaced by the full hint')
+  t.same(activeHints(backup), [], 'the backup has no active hint')
+  const copy = await CaskDB.open(backup, options)
+  t.equal(str(await copy.get('more1999')), 'y'.repeat(60), 'the backup opens with every write')
+  await copy.close()
+  t.equal(activeHints(location).length, 1)
+  await CaskDB.destroy(location)
+  t.notOk(existsSync(location), 'destroy removed every file, the active hint too')
+})
