@@ -14,17 +14,23 @@
  * Records are copied byte for byte, so their checksums stay valid. Tombstones
  * and expired records are dropped only when no segment outside this step can
  * hold an older record of the same key, which they would otherwise revive.
+ *
+ * Cheap and non-blocking: only live records are read (found through the index,
+ * tombstones through the hints), the output is written in key order so a later
+ * iteration reads it sequentially, and every loop (the copy and the index
+ * switch) gives way to the event loop after a fraction of a millisecond
+ * (time-slice.ts), so puts keep flowing while a step runs.
  */
 import { TMP_SUFFIX, type Segment } from '../log/segment.js'
-import { scanSegment } from '../log/scan.js'
 import { publishHint } from '../log/seal.js'
-import { RECORD_HEADER_SIZE, RecordType } from '../format/record.js'
+import { RecordType } from '../format/record.js'
 import type { HintEntry } from '../format/hint.js'
 import { newEntry } from '../index/ordered-index.js'
 import { ioError } from '../errors.js'
 import type { StoreCore } from '../core.js'
-
-const WRITE_CHUNK = 1024 * 1024
+import { TimeSlicer, byteUnits, sortSliced } from '../time-slice.js'
+import { RecordCopier } from './copier.js'
+import { keptTombstones, type Tombstone } from './tombstones.js'
 
 export interface CompactionStep {
   inputs: number[]
@@ -34,6 +40,29 @@ export interface CompactionStep {
 }
 
 export class CompactionAborted extends Error {}
+
+interface Moved {
+  key: string
+  from: number
+  fromOffset: number
+  entry: HintEntry
+}
+
+interface Dropped {
+  key: string
+  from: number
+  fromOffset: number
+}
+
+/** What the copy phase produced: the unpublished output and what the index switch needs. */
+interface Copied {
+  output: Segment | undefined
+  hintEntries: HintEntry[]
+  moved: Moved[]
+  dropped: Dropped[]
+}
+
+const byKeyThenSeq = (a: Tombstone, b: Tombstone): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.seq - b.seq)
 
 export async function compactSegments(
   core: StoreCore,
@@ -48,76 +77,22 @@ export async function compactSegments(
     if (!inputIds.has(segment.id) && segment.minSeq < minSeqOutside) minSeqOutside = segment.minSeq
   }
   if (core.active.minSeq === Number.POSITIVE_INFINITY) minSeqOutside = Math.min(minSeqOutside, core.seq + 1)
-
-  let output: Segment | undefined
-  const hintEntries: HintEntry[] = []
-  const moved: { key: string; from: number; fromOffset: number; entry: HintEntry }[] = []
-  const dropped: { key: string; from: number; fromOffset: number }[] = []
-  let chunks: Buffer[] = []
-  let chunkBytes = 0
-  const scratch = newEntry()
   const inputBytes = inputs.reduce((n, s) => n + s.size, 0)
+  const slicer = new TimeSlicer()
 
-  const flush = (): void => {
-    if (chunkBytes === 0 || output === undefined) return
-    const out = output
-    try {
-      let written = 0
-      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, chunkBytes)
-      while (written < chunkBytes) written += core.fs.writevSync(out.fd, [data.subarray(written)], out.size + written)
-    } catch (err) {
-      throw ioError(`writing ${out.dataPath}${TMP_SUFFIX}`, err)
-    }
-    out.size += chunkBytes
-    chunks = []
-    chunkBytes = 0
-  }
-
+  const copied: Copied = { output: undefined, hintEntries: [], moved: [], dropped: [] }
   try {
-    for (const input of inputs) {
-      if (shouldStop()) throw new CompactionAborted()
-      await scanSegment(core.fs, input.fd, input.size, input.dataPath, (buf, at, size, h, offset) => {
-        const keyStart = at + RECORD_HEADER_SIZE
-        const key = buf.latin1Slice(keyStart, keyStart + h.keyLength)
-        if (h.type === RecordType.PUT) {
-          const live = core.index.get(key, scratch) && scratch.seg === input.id && scratch.offset === offset
-          if (!live) return
-          if (core.isExpired(h.expires) && h.seq < minSeqOutside) {
-            dropped.push({ key, from: input.id, fromOffset: offset })
-            return
-          }
-        } else if (h.seq < minSeqOutside) {
-          return // a tombstone with nothing older left to hide
-        }
-        output ??= core.createSegment(true)
-        const entry: HintEntry = {
-          type: h.type,
-          seq: h.seq,
-          expires: h.expires,
-          offset: output.size + chunkBytes,
-          size,
-          key: Buffer.from(buf.subarray(keyStart, keyStart + h.keyLength)),
-        }
-        hintEntries.push(entry)
-        if (h.type === RecordType.PUT) moved.push({ key, from: input.id, fromOffset: offset, entry })
-        output.noteSeq(h.seq)
-        chunks.push(Buffer.from(buf.subarray(at, at + size)))
-        chunkBytes += size
-        if (chunkBytes >= WRITE_CHUNK) flush()
-      })
-      await new Promise((resolve) => setImmediate(resolve))
-    }
-    flush()
+    await copyLive(core, inputs, minSeqOutside, slicer, shouldStop, copied)
     if (shouldStop()) throw new CompactionAborted()
     await syncLog()
-    if (output !== undefined) {
-      const out = output
+    const out = copied.output
+    if (out !== undefined) {
       try {
         await core.fs.fdatasync(out.fd)
       } catch (err) {
         throw ioError(`syncing ${out.dataPath}${TMP_SUFFIX}`, err)
       }
-      await publishHint(core, out, [...inputIds], hintEntries)
+      await publishHint(core, out, [...inputIds], copied.hintEntries)
       try {
         await core.fs.rename(out.dataPath + TMP_SUFFIX, out.dataPath)
         await core.fs.fsyncDir(core.dir)
@@ -126,24 +101,27 @@ export async function compactSegments(
       }
     }
   } catch (err) {
-    if (output !== undefined) await discard(core, output)
+    if (copied.output !== undefined) await discard(core, copied.output)
     throw err
   }
 
-  // Point of no return: switch the index over. Kept synchronous so no reader sees half of it.
-  const out = output
+  // Point of no return: switch the index over, record by record. Readers may see some keys
+  // switched and others not; both copies hold the same bytes and stay open until retired.
+  const out = copied.output
   if (out !== undefined) {
     out.sealed = true
     core.segments.set(out.id, out)
-    for (const m of moved) {
+    for (const m of copied.moved) {
       const e = m.entry
       if (!core.index.replaceIf(m.key, m.from, m.fromOffset, out.id, e.offset, e.size, e.expires, e.seq)) {
         out.dead += e.size // overwritten while we copied
       }
+      if (slicer.tick()) await slicer.pause()
     }
   }
-  for (const d of dropped) {
+  for (const d of copied.dropped) {
     if (core.index.deleteIf(d.key, d.from, d.fromOffset)) core.stats.expiredPurged++
+    if (slicer.tick()) await slicer.pause()
   }
   for (const input of inputs) {
     for (const path of [input.dataPath, input.hintPath]) {
@@ -163,6 +141,71 @@ export async function compactSegments(
     copiedBytes: outputBytes,
     reclaimedBytes: Math.max(0, inputBytes - outputBytes),
   }
+}
+
+/**
+ * Writes the records worth keeping into a new temporary segment, in key
+ * order: the live ones, found by walking the index (an entry pointing into an
+ * input is the key's live record, so dead records are never read), merged
+ * with the tombstones that must be kept. Fills `into` as it goes, so the
+ * caller can discard a half-written output.
+ */
+async function copyLive(
+  core: StoreCore,
+  inputs: Segment[],
+  minSeqOutside: number,
+  slicer: TimeSlicer,
+  shouldStop: () => boolean,
+  into: Copied,
+): Promise<void> {
+  const pause = async (): Promise<void> => {
+    await slicer.pause()
+    if (shouldStop()) throw new CompactionAborted()
+  }
+  const byId = new Map(inputs.map((s) => [s.id, s]))
+  const tombstones: Tombstone[] = []
+  for (const input of inputs) {
+    if (shouldStop()) throw new CompactionAborted()
+    for (const t of await keptTombstones(core, input, minSeqOutside)) tombstones.push(t)
+  }
+  await sortSliced(tombstones, byKeyThenSeq, slicer)
+
+  let copier: RecordCopier | undefined
+  const copy = (key: string, input: Segment, offset: number, size: number, type: number, seq: number, expires: number): void => {
+    if (copier === undefined) {
+      into.output = core.createSegment(true)
+      copier = new RecordCopier(core, into.output)
+    }
+    const entry: HintEntry = { type, seq, expires, offset: copier.add(input, offset, size, type, seq), size, key: Buffer.from(key, 'latin1') }
+    into.hintEntries.push(entry)
+    copier.out.noteSeq(seq)
+    if (type === RecordType.PUT) into.moved.push({ key, from: input.id, fromOffset: offset, entry })
+  }
+
+  // The cursor reads a snapshot of the index, so it stays valid across pauses while writes go on.
+  const cursor = core.index.cursor()
+  const e = newEntry()
+  let t = 0
+  for (let key = cursor.next(e); ; key = cursor.next(e)) {
+    while (t < tombstones.length && (key === undefined || tombstones[t]!.key <= key)) {
+      const ts = tombstones[t++]!
+      copy(ts.key, ts.input, ts.offset, ts.size, RecordType.DELETE, ts.seq, ts.expires)
+      if (slicer.tick()) await pause()
+    }
+    if (key === undefined) break
+    const input = byId.get(e.seg)
+    if (input === undefined) {
+      if (slicer.tick()) await pause()
+      continue
+    }
+    if (core.isExpired(e.expires) && e.seq < minSeqOutside) {
+      into.dropped.push({ key, from: input.id, fromOffset: e.offset })
+    } else {
+      copy(key, input, e.offset, e.size, RecordType.PUT, e.seq, e.expires)
+    }
+    if (slicer.tick(1 + byteUnits(e.size))) await pause()
+  }
+  ;(copier as RecordCopier | undefined)?.finish()
 }
 
 async function discard(core: StoreCore, output: Segment): Promise<void> {

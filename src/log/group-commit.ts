@@ -11,6 +11,7 @@ import { CaskError, ErrorCodes, ioError } from '../errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
 import type { Segment } from './segment.js'
+import { AckPacer } from './ack-pacer.js'
 
 export interface WriteGroup {
   /** Encoded records: one record, or a batch header and its body. */
@@ -38,6 +39,8 @@ export class GroupCommit {
   #syncWaiters: WriteGroup[] = []
   #dirty = new Set<Segment>()
   #syncing: Promise<void> | undefined
+  /** Acknowledges unsynced writes, giving the event loop a turn now and then. */
+  readonly acks = new AckPacer()
   /** Set after a failure that may have left the log in an unknown state. */
   failure: CaskError | undefined
   bytesWritten = 0
@@ -120,16 +123,17 @@ export class GroupCommit {
     segment.size = offset
     this.bytesWritten += runBytes
     this.writes++
+    this.#dirty.add(segment)
     if (needSync) {
-      this.#dirty.add(segment)
+      const unsynced: WriteGroup[] = []
       for (const group of run) {
         if (group.sync) this.#syncWaiters.push(group)
-        else group.resolve()
+        else unsynced.push(group)
       }
+      this.acks.deliver(unsynced)
       if (this.#syncing === undefined) this.#syncing = this.#syncLoop()
     } else {
-      this.#dirty.add(segment)
-      for (const group of run) group.resolve()
+      this.acks.deliver(run)
     }
     return true
   }
