@@ -9,6 +9,11 @@
  *
  * Salvage can split a batch whose header was destroyed: repair trades batch
  * atomicity for keeping every intact record, like LevelDB's RepairDB.
+ *
+ * Hints of active segments (`<id>.active.hint`, written by a clean close) are
+ * a cache of what the data file holds: repair deletes the one of every data
+ * file it moves aside, and orphaned ones, rather than keep them, because the
+ * rewritten file may later be given the same id.
  */
 import { join } from 'node:path'
 import { CaskError, ErrorCodes, ioError } from './errors.js'
@@ -18,6 +23,7 @@ import { intactRecordAfter, scanSegment } from './log/scan.js'
 import { DATA_SUFFIX, HINT_SUFFIX, TMP_SUFFIX, parseSegmentFileName, segmentFileName } from './log/segment.js'
 import { DirectoryLock } from './lock.js'
 import { hintExtent } from './recovery.js'
+import { activeHintPath, parseActiveHintFileName } from './log/seal.js'
 
 export interface Damage {
   file: string
@@ -39,12 +45,16 @@ export interface RepairReport {
 interface Listing {
   data: number[]
   hints: number[]
+  /** Ids with an `<id>.active.hint`. */
+  activeHints: number[]
 }
 
 async function list(fs: FileSystem, dir: string): Promise<Listing> {
   if (!(await fs.exists(dir))) throw new CaskError(ErrorCodes.NOT_FOUND, `${dir} does not exist`)
-  const listing: Listing = { data: [], hints: [] }
+  const listing: Listing = { data: [], hints: [], activeHints: [] }
   for (const name of await fs.readdir(dir)) {
+    const active = parseActiveHintFileName(name)
+    if (active !== undefined && !active.temporary) listing.activeHints.push(active.id)
     const parsed = parseSegmentFileName(name)
     if (parsed?.suffix === DATA_SUFFIX) listing.data.push(parsed.id)
     if (parsed?.suffix === HINT_SUFFIX) listing.hints.push(parsed.id)
@@ -123,7 +133,7 @@ async function missingBytes(fs: FileSystem, dir: string, id: number, buf: Buffer
 
 export async function repairDirectory(fs: FileSystem, dir: string, fileMode: number): Promise<RepairReport> {
   const lock = new DirectoryLock(fs, dir, fileMode)
-  const { data, hints } = await list(fs, dir)
+  const { data, hints, activeHints } = await list(fs, dir)
   await lock.acquire()
   const report: RepairReport = { repairedFiles: [], movedAside: [], recordsKept: 0, bytesLost: 0 }
   const lost = join(dir, 'lost')
@@ -156,10 +166,12 @@ export async function repairDirectory(fs: FileSystem, dir: string, fileMode: num
       await fs.rename(tmp, join(dir, replacement))
       await moveAside(name)
       if (hints.includes(id)) await moveAside(segmentFileName(id, HINT_SUFFIX)).catch(() => undefined)
+      if (activeHints.includes(id)) await fs.unlink(activeHintPath(dir, id)).catch(() => undefined)
       report.repairedFiles.push(name)
       report.recordsKept += kept.length
       report.bytesLost += Math.max(0, size - body.length)
     }
+    for (const id of activeHints) if (!data.includes(id)) await fs.unlink(activeHintPath(dir, id)).catch(() => undefined)
     await fs.fsyncDir(dir)
   } catch (err) {
     throw err instanceof CaskError ? err : ioError(`repairing ${dir}`, err)

@@ -436,3 +436,29 @@ test('corruption: everything damaged at once still never returns wrong bytes', a
   await db.close()
   t.same(await CaskDB.verify(location), [], 'verify is clean after recovery')
 })
+
+test('corruption: the active segment damaged under its close-time hint: open fails or reads report CORRUPTION, never wrong bytes; repair drops the hint with the file', async (t) => {
+  const location = tempPath()
+  const model = await build(location, { ...small, maxSegmentSize: 1024 * 1024 })
+  const active = dataFiles(location).at(-1)!
+  const activeHint = active.replace('.data', '.active.hint')
+  t.ok(readdirSync(location).includes(activeHint), 'close wrote the active segment hint')
+  const file = join(location, active)
+  const bytes = readFileSync(file)
+  const at = bytes.indexOf('value-150-')
+  bytes[at + 2] = bytes[at + 2]! ^ 0x04
+  writeFileSync(file, bytes)
+  const r = await inspect(location, model, { ...small, maxSegmentSize: 1024 * 1024 })
+  t.ok(r.opened, 'opens: the hint covers the damaged record, which is not read at open')
+  if (r.opened) {
+    t.same(r.wrong, [], 'no wrong bytes')
+    t.equal(r.right + r.corrupt, model.size, `every key has its value or reports CORRUPTION (${r.corrupt})`)
+  }
+  t.equal((await CaskDB.verify(location)).length, 1, 'verify finds the damage')
+  const report = await CaskDB.repair(location)
+  t.same(report.repairedFiles, [active], 'repair rewrites the segment')
+  t.notOk(readdirSync(location).includes(activeHint), 'and deletes its active hint: the records moved to another file')
+  const after = await inspect(location, model)
+  t.ok(after.opened && after.wrong.every((w) => w === 'key150=undefined') && after.right >= model.size - 1, `after repair: ${after.opened ? `${after.right}/${model.size} intact, ${JSON.stringify(after.wrong)}` : 'not opened'}`)
+  t.same(await CaskDB.verify(location), [], 'verify is clean')
+})
