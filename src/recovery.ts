@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path'
 import { CaskError, ErrorCodes, corruption, ioError } from './errors.js'
-import { HintCursor, checkHint, readHintHeader, type HintHeader } from './format/hint.js'
+import { HintCursor, HintEntries, checkHint, encodeHintEntries, readHintHeader, visitHint, type HintHeader } from './format/hint.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, HINT_FORMAT_VERSION, checkFileHeader } from './format/file-header.js'
 import { RECORD_HEADER_SIZE, RecordType } from './format/record.js'
 import { newEntry } from './index/ordered-index.js'
@@ -99,6 +99,7 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
   // Check every hint's checksum first: a compaction output names the
   // segments it replaced, and those must go before loading.
   const hints = new Map<number, LoadedHint | undefined>()
+  const legacy = new Set<number>()
   for (const id of [...listing.data].sort((a, b) => a - b)) {
     if (!listing.hints.has(id)) continue
     const path = join(core.dir, segmentFileName(id, HINT_SUFFIX))
@@ -106,8 +107,15 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
     try {
       const header = readHintHeader(buf, path)
       if (header.partial) throw corruption('a sealed segment has a partial hint', path, FILE_HEADER_SIZE)
-      // Version 1 (sorted by nothing): scanned like a damaged hint, and rewritten as version 2.
-      hints.set(id, header.version === HINT_FORMAT_VERSION ? { id, buf, path, header, partial: false } : undefined)
+      if (header.version === HINT_FORMAT_VERSION) hints.set(id, { id, buf, path, header, partial: false })
+      else {
+        // Version 1 (entries in file order): sorted in memory for the merge, rewritten as version 2 after the open.
+        const entries = new HintEntries()
+        visitHint(buf, path, (b, keyStart, keyEnd, type, seq, expires, offset, size) => entries.add(type, seq, expires, offset, size, b, keyStart, keyEnd))
+        const converted = encodeHintEntries(header.replaces, entries)
+        hints.set(id, { id, buf: converted, path, header: readHintHeader(converted, path), partial: false })
+        legacy.add(id)
+      }
       for (const replaced of header.replaces) {
         if (!listing.data.has(replaced)) continue
         listing.data.delete(replaced)
@@ -172,7 +180,8 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
         }
         segment.size = hint.header.dataLength
       }
-      segment.hinted = true
+      if (legacy.has(id)) report.needHint.push(segment)
+      else segment.hinted = true
       continue
     }
     const active = actives.get(id)
