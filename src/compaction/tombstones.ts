@@ -22,6 +22,8 @@ export interface Tombstone {
 
 /** Tombstones of `input` with a sequence number of at least `minSeq`, in the order found. */
 export async function keptTombstones(core: StoreCore, input: Segment, minSeq: number): Promise<Tombstone[]> {
+  // Nothing in the input is that recent (the usual case in a full compaction): no need to read its hint.
+  if (input.maxSeq < minSeq) return []
   const fromHint = await tombstonesFromHint(core, input, minSeq)
   if (fromHint !== undefined) return fromHint
   const found: Tombstone[] = []

@@ -75,8 +75,30 @@ class Window {
   }
 }
 
-/** Checks one record at `offset`; returns its size or a reason it is bad. */
+/** Returned by checkBuffered when the window does not hold the whole record yet. */
+const READ_MORE = -1
+
+/**
+ * Checks one record at `offset` from the window alone, without a turn through
+ * the microtask queue: almost every record is already in the 4 MiB window, and
+ * an `await` per record was a third of a scan's time.
+ */
+function checkBuffered(win: Window, offset: number, header: RecordHeader): number | string {
+  const end = win.start + win.length
+  if (offset < win.start || offset + RECORD_HEADER_SIZE > end) return READ_MORE
+  const at = offset - win.start
+  readHeader(win.buf, at, header)
+  if (!isKnownType(header.type)) return `unknown record type ${header.type}`
+  const size = RECORD_HEADER_SIZE + header.keyLength + header.valueLength
+  if (offset + size > end) return READ_MORE
+  if (!checksumOk(win.buf, at, size)) return 'record checksum mismatch'
+  return size
+}
+
+/** Checks one record at `offset`, reading as needed; returns its size or a reason it is bad. */
 async function checkRecord(win: Window, offset: number, header: RecordHeader): Promise<number | string> {
+  const buffered = checkBuffered(win, offset, header)
+  if (buffered !== READ_MORE) return buffered
   if (!(await win.ensure(offset, RECORD_HEADER_SIZE))) return 'truncated record header'
   const at = offset - win.start
   readHeader(win.buf, at, header)
@@ -100,7 +122,8 @@ export async function scanSegment(
   const slicer = new TimeSlicer()
   let offset = from
   while (offset < fileSize) {
-    const size = await checkRecord(win, offset, header)
+    let size = checkBuffered(win, offset, header)
+    if (size === READ_MORE) size = await checkRecord(win, offset, header)
     if (typeof size === 'string') return { end: offset, failedAt: offset, damage: `${size} at offset ${offset}` }
     if (header.type !== RecordType.BATCH) {
       visit(win.buf, offset - win.start, size, header, offset)
@@ -118,7 +141,8 @@ export async function scanSegment(
     const bodyStart = offset + size
     let at = bodyStart
     for (let i = 0; i < count; i++) {
-      const inner = await checkRecord(win, at, header)
+      let inner = checkBuffered(win, at, header)
+      if (inner === READ_MORE) inner = await checkRecord(win, at, header)
       if (typeof inner === 'string' || header.type === RecordType.BATCH || at + inner > bodyStart + bodyLength) {
         return { end: offset, failedAt: at, damage: `incomplete batch at offset ${offset}` }
       }

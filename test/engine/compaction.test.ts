@@ -368,7 +368,7 @@ test('a damaged live record fails the step with CORRUPTION and keeps the old fil
 test('compaction gives way to the event loop: puts keep most of their rate while it runs', async (t) => {
   const location = tempPath()
   const records = 120_000
-  const db = await CaskDB.open(location, { maxSegmentSize: 64 * 1024 * 1024, autoCompact: false, cacheSize: 0 })
+  const db = await CaskDB.open(location, { maxSegmentSize: 4 * 1024 * 1024, autoCompact: false, cacheSize: 0 })
   const value = Buffer.alloc(100, 7)
   for (let round = 0; round < 3; round++) {
     const order = shuffled(records / 3, round + 3)
@@ -377,15 +377,18 @@ test('compaction gives way to the event loop: puts keep most of their rate while
     }
   }
   await db.verify()
-  // The put loop of a server: it returns to the event loop every 16 puts.
+  // The put loop of a server: it returns to the event loop every 64 puts.
   let putCount = 0
   const put = async (): Promise<void> => {
     await db.put(`during${putCount++}`, value)
-    if (putCount % 16 === 0) await new Promise<void>((r) => setImmediate(r))
+    if (putCount % 64 === 0) await new Promise<void>((r) => setImmediate(r))
   }
+  const w0 = performance.now()
+  while (performance.now() - w0 < 200) await put() // warm-up
   const b0 = performance.now()
+  const b = putCount
   while (performance.now() - b0 < 300) await put()
-  const baseline = putCount / (performance.now() - b0)
+  const baseline = (putCount - b) / (performance.now() - b0)
   let done = false
   let turns = 0
   const ticker = (): void => {
@@ -401,7 +404,7 @@ test('compaction gives way to the event loop: puts keep most of their rate while
   await compacting
   const during = (putCount - before) / ms
   // Unsliced, the copy held the thread for whole 4 MiB scan chunks: puts fell to 5-10 % of their rate.
-  t.ok(during > 0.25 * baseline, `puts while compacting: ${(during * 1000).toFixed(0)}/s, ${((100 * during) / baseline).toFixed(0)} % of ${(baseline * 1000).toFixed(0)}/s without (${turns} turns of the event loop in ${ms.toFixed(0)} ms)`)
+  t.ok(during > 0.3 * baseline, `puts while compacting: ${(during * 1000).toFixed(0)}/s, ${((100 * during) / baseline).toFixed(0)} % of ${(baseline * 1000).toFixed(0)}/s without (${turns} turns of the event loop in ${ms.toFixed(0)} ms)`)
   t.equal(db.stats().keys, records / 3 + putCount)
   t.equal(str(await db.get('key123')), '2'.padEnd(100, 'x'))
   await db.close()
