@@ -62,6 +62,9 @@ interface Copied {
   dropped: Dropped[]
 }
 
+/** Work units (time-slice.ts) of copying one record: a pread and a checksum cost ~10 index steps. */
+const COPY_UNITS = 16
+
 const byKeyThenSeq = (a: Tombstone, b: Tombstone): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.seq - b.seq)
 
 export async function compactSegments(
@@ -190,7 +193,7 @@ async function copyLive(
     while (t < tombstones.length && (key === undefined || tombstones[t]!.key <= key)) {
       const ts = tombstones[t++]!
       copy(ts.key, ts.input, ts.offset, ts.size, RecordType.DELETE, ts.seq, ts.expires)
-      if (slicer.tick()) await pause()
+      if (slicer.tick(COPY_UNITS + byteUnits(ts.size))) await pause()
     }
     if (key === undefined) break
     const input = byId.get(e.seg)
@@ -200,10 +203,11 @@ async function copyLive(
     }
     if (core.isExpired(e.expires) && e.seq < minSeqOutside) {
       into.dropped.push({ key, from: input.id, fromOffset: e.offset })
+      if (slicer.tick()) await pause()
     } else {
       copy(key, input, e.offset, e.size, RecordType.PUT, e.seq, e.expires)
+      if (slicer.tick(COPY_UNITS + byteUnits(e.size))) await pause()
     }
-    if (slicer.tick(1 + byteUnits(e.size))) await pause()
   }
   ;(copier as RecordCopier | undefined)?.finish()
 }
