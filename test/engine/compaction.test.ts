@@ -451,3 +451,41 @@ test('puts to keys being moved keep their newer values, also while the index is 
   t.equal(await check(reopened), 'ok', 'and after reopen')
   await reopened.close()
 })
+
+for (const moment of ['while copying (the output was just created)', 'once the output is published (index switch, cleanup)']) {
+  test(`close() ${moment}: compact() resolves, nothing is lost`, async (t) => {
+    const location = tempPath()
+    const faulty = new FaultyFs()
+    const db = await CaskDB.open(location, { fs: faulty.fs, maxSegmentSize: 4096, autoCompact: false })
+    for (let i = 0; i < 3000; i++) await db.put(`k${i % 200}`, `value-${i}-`.repeat(5))
+    await db.verify()
+    let closing: Promise<void> | undefined
+    if (moment.startsWith('while copying')) {
+      faulty.deny = (call) => {
+        if (call.kind === 'open' && call.path?.endsWith('.data.tmp') && closing === undefined) closing = db.close()
+        return undefined
+      }
+    } else {
+      // The rename that publishes the data file is the last durable step before the switch.
+      faulty.deny = (call) => {
+        if (call.kind === 'rename' && call.path?.endsWith('.data') && closing === undefined) {
+          setImmediate(() => (closing = db.close()))
+        }
+        return undefined
+      }
+    }
+    const outcome = await db.compact().then(
+      (r) => `resolved after ${r.steps} steps`,
+      (e: unknown) => `rejected: ${String(e)}`,
+    )
+    t.ok(closing !== undefined, 'close() was called during the compaction')
+    await closing
+    t.match(outcome, /^resolved/, `compact() ${outcome}`)
+    t.notOk(readdirSync(location).some((n) => n.endsWith('.tmp')), 'no temporary files left')
+    const reopened = await CaskDB.open(location)
+    t.equal(reopened.stats().keys, 200, 'no key lost')
+    t.equal(str(await reopened.get('k199')), 'value-2999-'.repeat(5))
+    t.same(await reopened.verify(), [], 'verify is clean')
+    await reopened.close()
+  })
+}
