@@ -9,8 +9,8 @@ import { ioError } from './errors.js'
 import type { FileSystem } from './io/file-system.js'
 import { OrderedIndex, newEntry, type IndexEntry, type IndexView } from './index/ordered-index.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, encodeFileHeader } from './format/file-header.js'
-import { DATA_SUFFIX, Segment, TMP_SUFFIX, copyValue, scratchBuffer, segmentFileName } from './log/segment.js'
-import { FILL_SPAN, cacheRecords, worthFilling } from './cache-fill.js'
+import { DATA_SUFFIX, Segment, TMP_SUFFIX, segmentFileName } from './log/segment.js'
+import { fillSegment, worthFilling } from './cache-fill.js'
 import type { ResolvedOptions } from './options.js'
 import { ValueCache } from './value-cache.js'
 
@@ -119,26 +119,21 @@ export class StoreCore {
   }
 
   /**
-   * Reads the value of the record at `offset` (CRC-checked) and caches it;
-   * while the cache has room, also the records that follow it in the same
-   * read. Returns the cached Buffer itself: the caller must copy it before
-   * handing it to user code.
+   * Reads the value of the record at `offset` (CRC-checked) and caches it.
+   * While the cache has room, a miss first fills it from the segment in file
+   * order (src/cache-fill.ts), which usually caches this value too. Returns
+   * the cached Buffer itself: the caller must copy it before handing it to
+   * user code.
    */
   readAndCache(segment: Segment, offset: number, size: number): Buffer {
     const cache = this.cache
-    let value: Buffer
-    if (size <= FILL_SPAN && worthFilling(cache, segment, size)) {
-      const length = Math.max(size, Math.min(FILL_SPAN, segment.size - offset))
-      const buf = scratchBuffer(length)
-      const n = segment.readInto(this.fs, buf, offset, size, length)
-      value = copyValue(buf, 0, size, segment.dataPath, offset)
-      cacheRecords(cache, segment.id, buf, size, n, offset)
-      // Last, so the value asked for is the most recently used, not its neighbours.
-      cache.set(segment.id, offset, value)
-    } else {
-      value = segment.readValue(this.fs, offset, size)
-      cache.set(segment.id, offset, value)
+    if (worthFilling(cache, segment)) {
+      fillSegment(this.fs, cache, segment)
+      const filled = cache.peek(segment.id, offset)
+      if (filled !== undefined) return filled
     }
+    const value = segment.readValue(this.fs, offset, size)
+    cache.set(segment.id, offset, value)
     return value
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { corruption, ioError } from '../errors.js'
 import type { Fd, FileSystem } from '../io/file-system.js'
 import { RECORD_HEADER_SIZE, checksumOk } from '../format/record.js'
+import { FILE_HEADER_SIZE } from '../format/file-header.js'
 
 export const DATA_SUFFIX = '.data'
 export const HINT_SUFFIX = '.hint'
@@ -53,6 +54,12 @@ export class Segment {
   sealed: boolean
   /** A valid hint file exists (so compaction may pick this segment). */
   hinted: boolean
+  /**
+   * How far the value cache has been filled from this file in file order
+   * (see src/cache-fill.ts): records before it were cached or passed over.
+   * Always a record boundary.
+   */
+  fillMark = FILE_HEADER_SIZE
 
   constructor(dir: string, id: number, fd: Fd, size: number, sealed: boolean, hinted: boolean) {
     this.id = id

@@ -100,6 +100,25 @@ test('read path: while the cache has room, one read caches its neighbours; a sec
   await again.db.close()
 })
 
+test('read path: the fill steps over records larger than its span, and values of every size read back', async (t) => {
+  const location = tempPath()
+  const big = (i: number) => Buffer.alloc(100_000 + i, i % 251)
+  const db = await CaskDB.open(location)
+  for (let i = 0; i < 60; i++) await db.put(key(i), i % 5 === 0 ? big(i) : value(i))
+  await db.close()
+  const { db: again, reads } = await openCounting(location)
+  const wrong: string[] = []
+  for (let round = 0; round < 2; round++) {
+    for (let i = 59; i >= 0; i--) {
+      const got = again.getSync(key(i))
+      if (!got?.equals(i % 5 === 0 ? big(i) : Buffer.from(value(i)))) wrong.push(key(i))
+    }
+  }
+  t.same(wrong, [], 'every value, twice')
+  t.ok(reads() < 60, `${reads()} reads for 120 gets`)
+  await again.close()
+})
+
 test('read path: the cache never holds more than cacheSize bytes, and a full cache is not churned by scans', async (t) => {
   const location = tempPath()
   const n = 3000
