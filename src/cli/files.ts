@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path'
 import { nodeFileSystem, type FileSystem } from '../io/file-system.js'
 import { parseSegmentFileName } from '../log/segment.js'
+import { parseActiveHintFileName } from '../log/seal.js'
 import { CaskError, ErrorCodes, ioError } from '../errors.js'
 
 export { nodeFileSystem }
@@ -63,7 +64,7 @@ export function meteredFileSystem(base: FileSystem, meter: Meter): FileSystem {
 
 export interface Listing {
   dir: string
-  /** Data (.data) and hint (.hint) files, full paths. */
+  /** Data (.data) and hint (.hint, .active.hint) files, full paths. */
   files: string[]
   dataFiles: number
   bytes: number
@@ -77,10 +78,12 @@ export async function listDatabase(location: string, fs: FileSystem = nodeFileSy
   const names = await fs.readdir(dir).catch((err) => Promise.reject(ioError(`listing ${dir}`, err)))
   for (const name of names.sort()) {
     const parsed = parseSegmentFileName(name)
-    if (parsed === undefined || (parsed.suffix !== '.data' && parsed.suffix !== '.hint')) continue
+    const activeHint = parseActiveHintFileName(name)
+    const isDatabaseFile = parsed?.suffix === '.data' || parsed?.suffix === '.hint' || (activeHint !== undefined && !activeHint.temporary)
+    if (!isDatabaseFile) continue
     const path = join(dir, name)
     listing.files.push(path)
-    if (parsed.suffix === '.data') listing.dataFiles++
+    if (parsed?.suffix === '.data') listing.dataFiles++
     listing.bytes += sizeOf(fs, path)
   }
   return listing
