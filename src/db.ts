@@ -295,7 +295,7 @@ export class CaskDB extends EventEmitter {
     await lock.acquire()
     this.#tasks = new TaskQueue()
     try {
-      const report = await recover(core)
+      const report = await recover(core, this.#heapGuard)
       this.#adoptSegments(core, report)
       this.#recovery = report
     } catch (err) {

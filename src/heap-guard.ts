@@ -28,6 +28,8 @@ export interface HeapSample {
 export type HeapProbe = () => HeapSample
 
 export const CHECK_EVERY = 256
+/** Keys loaded at open between two samples (a sample costs ~6 µs; an open loads ~2M keys/s). */
+export const LOAD_CHECK_EVERY = 16_384
 /**
  * Old-generation bytes always kept free, whatever the ratio: sealing a
  * segment, compaction and close() need transient heap, and on a small heap
@@ -77,6 +79,7 @@ export class HeapGuard {
   readonly #ratio: number
   readonly #probe: HeapProbe
   #countdown = 0
+  #loadCountdown = LOAD_CHECK_EVERY
   #over = false
 
   /** `ratio` 1 turns the guard off. */
@@ -92,14 +95,42 @@ export class HeapGuard {
     if (this.#countdown > 0 && !this.#over) return
     this.#countdown = CHECK_EVERY
     const { used, limit } = this.#probe()
-    this.#over = used > Math.min(limit * this.#ratio, limit - HEAP_RESERVE)
+    this.#over = this.#isOver(used, limit)
     if (!this.#over) return
     throw new CaskError(
       ErrorCodes.OUT_OF_MEMORY,
-      `write refused: the JS heap (old generation) is at ${Math.round((used / limit) * 100)} % of its limit ` +
-        `(${Math.round(used / MiB)} of ${Math.round(limit / MiB)} MiB; maxHeapRatio is ${this.#ratio}). ` +
-        'Every key is held in RAM: delete keys, start node with a larger --max-old-space-size, ' +
-        'or move to a two-tier or Redis setup (README: Limits and scaling)',
+      `write refused: ${this.#describe(used, limit)}. Every key is held in RAM: delete keys, start node with a ` +
+        'larger --max-old-space-size, or move to a two-tier or Redis setup (README: Limits and scaling)',
+    )
+  }
+
+  /**
+   * Called while an open loads keys into the index: a database written by a
+   * process with a larger heap fails to open with OUT_OF_MEMORY, not an abort.
+   * Samples every LOAD_CHECK_EVERY keys (opening loads millions per second).
+   */
+  admitLoad(keys: number): void {
+    if (this.#ratio >= 1) return
+    this.#loadCountdown -= keys
+    if (this.#loadCountdown > 0) return
+    this.#loadCountdown = LOAD_CHECK_EVERY
+    const { used, limit } = this.#probe()
+    if (!this.#isOver(used, limit)) return
+    throw new CaskError(
+      ErrorCodes.OUT_OF_MEMORY,
+      `open refused: loading the index filled the JS heap: ${this.#describe(used, limit)}. Every key is held in ` +
+        'RAM: start node with a larger --max-old-space-size (README: Limits and scaling)',
+    )
+  }
+
+  #isOver(used: number, limit: number): boolean {
+    return used > Math.min(limit * this.#ratio, limit - HEAP_RESERVE)
+  }
+
+  #describe(used: number, limit: number): string {
+    return (
+      `the JS heap (old generation) is at ${Math.round((used / limit) * 100)} % of its limit ` +
+      `(${Math.round(used / MiB)} of ${Math.round(limit / MiB)} MiB; maxHeapRatio is ${this.#ratio})`
     )
   }
 }

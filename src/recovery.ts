@@ -13,6 +13,7 @@
  * replace; if a crash left those behind, they are deleted here.
  */
 import { join } from 'node:path'
+import type { HeapGuard } from './heap-guard.js'
 import { CaskError, ErrorCodes, corruption, ioError } from './errors.js'
 import { HintCursor, HintEntries, checkHint, encodeHintEntries, readHintHeader, visitHint, type HintHeader } from './format/hint.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, HINT_FORMAT_VERSION, checkFileHeader } from './format/file-header.js'
@@ -81,7 +82,7 @@ async function removeFile(core: StoreCore, name: string, report: RecoveryReport)
   }
 }
 
-export async function recover(core: StoreCore): Promise<RecoveryReport> {
+export async function recover(core: StoreCore, memory?: HeapGuard): Promise<RecoveryReport> {
   const report: RecoveryReport = { truncatedBytes: 0, rebuiltHints: 0, removedFiles: [], unsealed: [], needHint: [], activeHints: new Map() }
   const listing = await list(core)
   for (const name of listing.temporary) await removeFile(core, name, report)
@@ -164,7 +165,7 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
     }
   }
 
-  const tombstones = await loadHints(core, hints, actives, report)
+  const tombstones = await loadHints(core, hints, actives, report, memory)
 
   for (const id of ids) {
     const segment = core.segments.get(id)!
@@ -200,6 +201,7 @@ export async function recover(core: StoreCore): Promise<RecoveryReport> {
         const keyStart = at + RECORD_HEADER_SIZE
         const key = buf.latin1Slice(keyStart, keyStart + header.keyLength)
         apply(core, segment, key, header.type, header.seq, header.expires, offset, size, tombstones)
+        memory?.admitLoad(1)
       },
       from,
     )
@@ -280,11 +282,17 @@ class HintDamaged extends Error {
  * load; the merge then runs again without it, and its segment is scanned.
  * Returns the keys whose winner is a tombstone kept in the index (see TOMBSTONE).
  */
-async function loadHints(core: StoreCore, hints: Map<number, LoadedHint | undefined>, actives: Map<number, LoadedHint>, report: RecoveryReport): Promise<string[]> {
+async function loadHints(
+  core: StoreCore,
+  hints: Map<number, LoadedHint | undefined>,
+  actives: Map<number, LoadedHint>,
+  report: RecoveryReport,
+  memory: HeapGuard | undefined,
+): Promise<string[]> {
   for (;;) {
     const tombstones: string[] = []
     try {
-      mergeHints(core, hints, actives, tombstones)
+      mergeHints(core, hints, actives, tombstones, memory)
       return tombstones
     } catch (err) {
       if (!(err instanceof HintDamaged)) throw err
@@ -307,7 +315,13 @@ async function loadHints(core: StoreCore, hints: Map<number, LoadedHint | undefi
   }
 }
 
-function mergeHints(core: StoreCore, hints: Map<number, LoadedHint | undefined>, actives: Map<number, LoadedHint>, tombstones: string[]): void {
+function mergeHints(
+  core: StoreCore,
+  hints: Map<number, LoadedHint | undefined>,
+  actives: Map<number, LoadedHint>,
+  tombstones: string[],
+  memory: HeapGuard | undefined,
+): void {
   const heap: Source[] = []
   // Tombstones only matter to records read later, from segments that are scanned.
   let scanned = false
@@ -367,6 +381,7 @@ function mergeHints(core: StoreCore, hints: Map<number, LoadedHint | undefined>,
     } else {
       loader.add(key, seg.id, offset, size, expires, seq)
     }
+    memory?.admitLoad(1)
   }
   loader.finish()
   core.seq = maxSeq

@@ -130,3 +130,43 @@ test('a process that fills its heap gets OUT_OF_MEMORY and closes cleanly, inste
   t.equal(db.stats().keys, result.written - 1, 'after reopen: every acknowledged key, minus the one deleted after the refusal')
   await db.close()
 })
+
+test('opening a database too big for this heap fails with OUT_OF_MEMORY, instead of a V8 abort', async (t) => {
+  const location = tempPath()
+  const db = await CaskDB.open(location, { maxSegmentSize: 4 * 1024 * 1024 })
+  const keyTail = 'k'.repeat(200)
+  const total = 300_000
+  for (let i = 0; i < total; i += 5000) {
+    const ops = []
+    for (let j = i; j < i + 5000; j++) ops.push({ type: 'put' as const, key: `${String(j).padStart(8, '0')}${keyTail}`, value: 'v' })
+    await db.batch(ops)
+  }
+  await db.close()
+
+  const run = (heapMiB: number, ...args: string[]) => {
+    const proc = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, '--import', 'tsx', join(fixtures, 'open-small-heap.ts'), location, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    return new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((resolve) =>
+      proc.once('exit', (code, signal) => resolve({ code, signal, out, err })),
+    )
+  }
+  const small = await run(48)
+  t.equal(small.signal, null, 'not killed by a signal')
+  t.equal(small.code, 0, `exited normally${small.err ? `; stderr: ${small.err.slice(-400)}` : ''}`)
+  const result = JSON.parse(small.out.trim().split('\n').pop() ?? '{}') as { opened: boolean; error?: { code: string; message: string } }
+  t.equal(result.opened, false, 'the open failed')
+  t.equal(result.error?.code, ErrorCodes.OUT_OF_MEMORY, 'with OUT_OF_MEMORY')
+  t.match(result.error?.message ?? '', /open refused.*--max-old-space-size/, 'saying what to do')
+
+  const unguarded = await run(48, '1')
+  t.ok(unguarded.signal === 'SIGABRT' || unguarded.code === 134, 'the same open with the guard off (maxHeapRatio 1) is killed by V8: the scenario is real')
+
+  const big = await run(256)
+  const ok = JSON.parse(big.out.trim().split('\n').pop() ?? '{}') as { opened: boolean; keys: number }
+  t.deepEqual(ok, { opened: true, keys: total }, 'with a larger heap the same database opens whole (the refused open changed nothing)')
+})
