@@ -136,11 +136,10 @@ test('regression: compact() interrupted by close() resolves early instead of rej
   const db = await CaskDB.open(location, { fs: faulty.fs, maxSegmentSize: 4096, autoCompact: false })
   for (let i = 0; i < 3000; i++) await db.put(`k${i % 20}`, `value-${i}-`.repeat(5))
   await db.verify()
-  // Call close() from inside the compaction: at its 5th read (the sealing of the active segment reads once or twice first).
-  let reads = 0
+  // Call close() from inside the compaction: when it creates its output file (after sealing the active segment).
   let closing: Promise<void> | undefined
   faulty.deny = (call) => {
-    if (call.kind === 'read' && ++reads === 5) closing = db.close()
+    if (closing === undefined && call.kind === 'open' && call.path?.endsWith('.data.tmp') === true) closing = db.close()
     return undefined
   }
   const outcome = await db.compact().then(
