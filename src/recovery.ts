@@ -260,12 +260,12 @@ interface LoadedHint {
   partial: boolean
 }
 
-/** One hint being merged: its cursor and current key. */
+/** One hint being merged: its cursor and the head of its current key (see keyHead). */
 interface Source {
   hint: LoadedHint
   segment: Segment
   cursor: HintCursor
-  key: string
+  head: number
 }
 
 class HintDamaged extends Error {
@@ -329,16 +329,21 @@ function mergeHints(
     const hint = hints.get(id) ?? actives.get(id)
     if (hint === undefined || (hint.partial && segment.size > hint.header.dataLength)) scanned = true
     if (hint === undefined) continue
-    const source: Source = { hint, segment, cursor: new HintCursor(hint.buf, hint.path, hint.header), key: '' }
+    const source: Source = { hint, segment, cursor: new HintCursor(hint.buf, hint.path, hint.header), head: 0 }
     if (advance(source)) heap.push(source)
   }
   for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(heap, i)
   const loader = core.index.bulkLoad()
   let maxSeq = core.seq
+  // Per key: the heap's top is the smallest current key; its entries, and
+  // those of every other source at the same key, are combined, then the
+  // winner is added. Keys are compared as bytes in the hints (a number per
+  // key first, see keyHead) and a string is made only for the winner, once.
   while (heap.length > 0) {
     let top = heap[0]!
-    const key = top.key
     let c = top.cursor
+    const head = top.head
+    const key = c.keyBuf.latin1Slice(0, c.keyLength)
     let seg = top.segment
     let type = c.type
     let seq = c.seq
@@ -347,29 +352,32 @@ function mergeHints(
     let expires = c.expires
     for (;;) {
       // Take top's entry, then move top on; equal keys come out of the heap one after another.
-      if (c.seq > seq) {
+      const cseq = c.seq
+      if (cseq > seq) {
         seg.dead += size // the previous winner
         seg = top.segment
         type = c.type
-        seq = c.seq
+        seq = cseq
         offset = c.offset
         size = c.size
         expires = c.expires
-      } else if (c.seq < seq || top.segment !== seg || c.offset !== offset) {
+      } else if (cseq < seq || top.segment !== seg || c.offset !== offset) {
         top.segment.dead += c.size
       }
-      top.segment.noteSeq(c.seq)
-      if (c.seq > maxSeq) maxSeq = c.seq
-      if (advance(top)) siftDown(heap, 0)
-      else {
+      top.segment.noteSeq(cseq)
+      if (cseq > maxSeq) maxSeq = cseq
+      if (!advance(top)) {
         const last = heap.pop()!
-        if (heap.length > 0) {
-          heap[0] = last
-          siftDown(heap, 0)
-        }
+        if (heap.length === 0) break
+        heap[0] = last
+        siftDown(heap, 0)
+      } else if (heap.length > 1) {
+        siftDown(heap, 0)
       }
-      if (heap.length === 0 || heap[0]!.key !== key) break
-      top = heap[0]!
+      const next = heap[0]!
+      // Still at top (one source, or ranges that do not interleave here): the cursor knows.
+      if (next === top ? !c.sameKey : next.head !== head || !sameBytes(next.cursor, key)) break
+      top = next
       c = top.cursor
     }
     if (type === RecordType.DELETE) {
@@ -389,13 +397,50 @@ function mergeHints(
 
 /** Moves a source to its next entry; false at its end. */
 function advance(source: Source): boolean {
+  const cursor = source.cursor
   try {
-    if (!source.cursor.next()) return false
+    if (!cursor.next()) return false
   } catch (err) {
     if (err instanceof CaskError) throw new HintDamaged(source.hint)
     throw err
   }
-  source.key = source.cursor.key()
+  source.head = keyHead(cursor.keyBuf, cursor.keyLength)
+  return true
+}
+
+/**
+ * The first 6 bytes of a key (zero-padded) as a number, times 8, plus the
+ * key length if at most 6 (7 if longer): head(x) < head(y) implies x < y in
+ * byte order, so the merge compares numbers and reads key bytes only on ties.
+ * (OrderedIndex's key heads, for a prefix of length 0, computed from bytes.)
+ */
+function keyHead(b: Buffer, n: number): number {
+  if (n >= 6) return ((b[0]! << 16) | (b[1]! << 8) | b[2]!) * 0x8000000 + ((((b[3]! << 16) | (b[4]! << 8) | b[5]!) << 3) | (n > 6 ? 7 : 6))
+  let a = 0
+  for (let j = 0; j < 6; j++) a = a * 256 + (j < n ? b[j]! : 0)
+  return a * 8 + n
+}
+
+/** Whether source a's current key sorts before source b's. */
+function before(a: Source, b: Source): boolean {
+  if (a.head !== b.head) return a.head < b.head
+  const x = a.cursor
+  const y = b.cursor
+  const xb = x.keyBuf
+  const yb = y.keyBuf
+  const xl = x.keyLength
+  const yl = y.keyLength
+  const n = xl < yl ? xl : yl
+  for (let j = 6; j < n; j++) if (xb[j] !== yb[j]) return xb[j]! < yb[j]!
+  return xl < yl
+}
+
+/** Whether a cursor's current key is `key` (a latin1 string of the same bytes). */
+function sameBytes(cursor: HintCursor, key: string): boolean {
+  const n = cursor.keyLength
+  if (n !== key.length) return false
+  const b = cursor.keyBuf
+  for (let j = 0; j < n; j++) if (b[j] !== key.charCodeAt(j)) return false
   return true
 }
 
@@ -405,8 +450,8 @@ function siftDown(heap: Source[], i: number): void {
   for (;;) {
     let child = 2 * i + 1
     if (child >= n) break
-    if (child + 1 < n && heap[child + 1]!.key < heap[child]!.key) child++
-    if (!(heap[child]!.key < item.key)) break
+    if (child + 1 < n && before(heap[child + 1]!, heap[child]!)) child++
+    if (!before(heap[child]!, item)) break
     heap[i] = heap[child]!
     i = child
   }

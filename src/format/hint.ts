@@ -312,6 +312,34 @@ let varintEnd = 0
 
 /** Reads a varint at `at` (ending before `end`); sets varintEnd. Throws CORRUPTION if malformed. */
 function readVarint(buf: Buffer, at: number, end: number, file: string): number {
+  // Up to 4 bytes (28 bits: every offset and size, seqs below 2^28) in int
+  // arithmetic, unrolled: an open parses three of these per key.
+  if (at + 4 <= end) {
+    let b = buf[at]!
+    let v = b & 0x7f
+    if (b < 0x80) {
+      varintEnd = at + 1
+      return v
+    }
+    b = buf[at + 1]!
+    v |= (b & 0x7f) << 7
+    if (b < 0x80) {
+      varintEnd = at + 2
+      return v
+    }
+    b = buf[at + 2]!
+    v |= (b & 0x7f) << 14
+    if (b < 0x80) {
+      varintEnd = at + 3
+      return v
+    }
+    b = buf[at + 3]!
+    v |= (b & 0x7f) << 21
+    if (b < 0x80) {
+      varintEnd = at + 4
+      return v
+    }
+  }
   let v = 0
   let scale = 1
   for (let i = 0; i < 8; i++) {
@@ -379,6 +407,8 @@ export class HintCursor {
   /** The current entry's key bytes are keyBuf[0, keyLength). */
   keyBuf = Buffer.allocUnsafe(256)
   keyLength = 0
+  /** Whether the current key equals the previous entry's (a later record of it: seq is higher or equal). */
+  sameKey = false
   type = 0
   seq = 0
   expires = 0
@@ -441,6 +471,7 @@ export class HintCursor {
     // hint can never make a read allocate what a length field claims.
     if (offset < FILE_HEADER_SIZE || size < RECORD_HEADER_SIZE) throw this.#bad(`hint entry at segment offset ${offset} is not a record`, at)
     if (offset + size > this.header.dataLength) throw this.#bad(`hint entry at segment offset ${offset} ends past the bytes the hint covers`, at)
+    this.sameKey = suffix === 0 && this.#read > 0
     this.type = type
     this.seq = seq
     this.offset = offset
