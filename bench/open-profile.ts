@@ -77,9 +77,12 @@ for (let i = 0; i < reopens; i++) {
     await session.post('Profiler.start')
   }
   let found = false
+  let getMs = 0
   const open = await timed(async () => {
     const db = await CaskDB.open(dir)
+    const start = performance.now()
     found = (await db.get(probe ?? 'absent')) !== undefined
+    getMs = performance.now() - start
     return db
   })
   if (session !== undefined) {
@@ -88,7 +91,7 @@ for (let i = 0; i < reopens; i++) {
     session.disconnect()
   }
   const stats = open.value.stats()
-  console.log(`open+get #${i + 1}: wall ${fmt(open.wallMs)}, cpu ${fmt(open.cpuMs)} (${stats.keys} keys, ${stats.segments} segments, probe ${found ? 'found' : 'absent'})`)
+  console.log(`open+get #${i + 1}: wall ${fmt(open.wallMs)}, cpu ${fmt(open.cpuMs)} (${stats.keys} keys, ${stats.segments} segments; first get ${getMs.toFixed(1)} ms wall, probe ${found ? 'found' : 'absent'})`)
   const close = await timed(() => open.value.close())
   console.log(`close   #${i + 1}:   wall ${fmt(close.wallMs)}, cpu ${fmt(close.cpuMs)}`)
 }
