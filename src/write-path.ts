@@ -9,6 +9,7 @@ import type { GroupCommit, WriteGroup } from './log/group-commit.js'
 import type { Segment } from './log/segment.js'
 import { RECORD_HEADER_SIZE, RecordType, recordSize, writeBatchHeader, writeRecord } from './format/record.js'
 import { newEntry } from './index/ordered-index.js'
+import { appendedEntries } from './log/appended.js'
 
 /** A validated operation: bytes already checked against the limits. */
 export interface Op {
@@ -44,7 +45,7 @@ class PendingWrite implements WriteGroup {
   ) {}
 
   applied(segment: Segment, offset: number): void {
-    this.path.publish(this.placed, segment, offset, this.headerSize)
+    this.path.publish(this.placed, this.bytes, segment, offset, this.headerSize)
   }
 
   reject(err: Error): void {
@@ -125,14 +126,22 @@ export class WritePath {
   }
 
   /** @internal Called by PendingWrite once its bytes are in the file. */
-  publish(placed: Placed[], segment: Segment, offset: number, headerSize: number): void {
+  publish(placed: Placed[], bytes: Buffer, segment: Segment, offset: number, headerSize: number): void {
     const core = this.#core
     const prev = this.#previous
     if (headerSize > 0) segment.dead += headerSize
+    // The sealing hint is built from these, so that sealing reads nothing back (key bytes from
+    // the encoded record: the caller's key buffer may have changed since).
+    const appended = appendedEntries(segment, offset)
+    const collect = appended.group(offset, headerSize)
     for (const p of placed) {
       const at = offset + p.at
       const op = p.op
       segment.noteSeq(p.seq)
+      if (collect) {
+        const keyStart = p.at + RECORD_HEADER_SIZE
+        appended.add(op.type, p.seq, op.expires, p.size, bytes, keyStart, keyStart + op.keyBytes.length)
+      }
       if (op.type === RecordType.PUT) {
         if (core.index.set(op.key, segment.id, at, p.size, op.expires, p.seq, prev)) core.markDead(prev)
         // Write-through: a value just written is the likeliest to be read (or compared) next.
@@ -255,10 +264,16 @@ export class WritePath {
         sync,
         applied: (segment, offset) => {
           segment.dead += headerSize
+          const appended = appendedEntries(segment, offset)
+          const collect = appended.group(offset, headerSize)
           for (let i = 0; i < ops.length; i++) {
             const op = ops[i]!
             const p = placed[i]!
             segment.noteSeq(p.seq)
+            if (collect) {
+              const keyStart = p.at + RECORD_HEADER_SIZE
+              appended.add(op.type, p.seq, op.expires, p.size, buf, keyStart, keyStart + op.keyBytes.length)
+            }
             const position = offset + p.at
             if (op.type === RecordType.DELETE) {
               segment.dead += p.size

@@ -12,6 +12,7 @@ import type { FileSystem } from '../io/file-system.js'
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
 import type { Segment } from './segment.js'
 import { AckPacer } from './ack-pacer.js'
+import { breakAppended } from './appended.js'
 
 export interface WriteGroup {
   /** Encoded records: one record, or a batch header and its body. */
@@ -104,6 +105,8 @@ export class GroupCommit {
         // Cut any partial write, so the next record starts at a clean boundary.
         this.#fs.ftruncateSync(segment.fd, start)
       } catch (truncateErr) {
+        // The file now holds bytes past segment.size that no collected hint entry describes.
+        breakAppended(segment)
         this.failure = new CaskError(
           ErrorCodes.READ_ONLY,
           'a failed write could not be rolled back; reopen the database to recover',
@@ -185,7 +188,14 @@ export class GroupCommit {
     const segments = [...this.#dirty]
     this.#dirty.clear()
     this.fsyncs++
-    await Promise.all(segments.map((s) => this.#fs.fdatasync(s.fd)))
+    try {
+      await Promise.all(segments.map((s) => this.#fs.fdatasync(s.fd)))
+    } catch (err) {
+      // The kernel may have dropped pages of records collected for the hint: let sealing
+      // look at what the file really holds.
+      for (const s of segments) breakAppended(s)
+      throw err
+    }
   }
 
   /** fdatasync whatever was written since the last one (syncInterval, close). */

@@ -19,6 +19,7 @@ import { RECORD_HEADER_SIZE } from '../format/record.js'
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
 import { corruption, ioError } from '../errors.js'
 import type { StoreCore } from '../core.js'
+import { completeEntries, forgetAppended } from './appended.js'
 
 export const ACTIVE_HINT_SUFFIX = '.active.hint'
 
@@ -35,18 +36,48 @@ export function parseActiveHintFileName(name: string): { id: number; temporary: 
 /** Segments whose `<id>.active.hint` exists on disk (so sealing them removes it). */
 export const withActiveHint = new WeakSet<Segment>()
 
-/** Scans a segment's records into hint entries; undefined if the scan stopped before `end`. */
-async function scanEntries(core: StoreCore, segment: Segment, end: number): Promise<{ entries: HintEntries; damage?: string; at: number }> {
-  const entries = new HintEntries()
-  const result = await scanSegment(core.fs, segment.fd, end, segment.dataPath, (buf, at, size, h, offset) => {
-    const keyStart = at + RECORD_HEADER_SIZE
-    entries.add(h.type, h.seq, h.expires, offset, size, buf, keyStart, keyStart + h.keyLength)
-  })
+/** Scans records in [from, end) of a segment into `entries`; `damage` set if the scan stopped before `end`. */
+async function scanEntries(
+  core: StoreCore,
+  segment: Segment,
+  end: number,
+  entries = new HintEntries(),
+  from = FILE_HEADER_SIZE,
+): Promise<{ entries: HintEntries; damage?: string; at: number }> {
+  const result = await scanSegment(
+    core.fs,
+    segment.fd,
+    end,
+    segment.dataPath,
+    (buf, at, size, h, offset) => {
+      const keyStart = at + RECORD_HEADER_SIZE
+      entries.add(h.type, h.seq, h.expires, offset, size, buf, keyStart, keyStart + h.keyLength)
+    },
+    from,
+  )
   return result.damage === undefined && result.end === end ? { entries, at: end } : { entries, damage: result.damage ?? 'damaged', at: result.end }
 }
 
+/**
+ * The hint entries of every record of `segment`: from what the write path
+ * collected as it appended, when that covers the segment up to its size (the
+ * records a recovered segment held before this process opened it are
+ * scanned), else from a scan of the whole file.
+ */
+async function segmentEntries(core: StoreCore, segment: Segment): Promise<{ entries: HintEntries; damage?: string; at: number }> {
+  const appended = completeEntries(segment)
+  if (appended === undefined) return scanEntries(core, segment, segment.size)
+  const entries = new HintEntries()
+  if (appended.from > FILE_HEADER_SIZE) {
+    const before = await scanEntries(core, segment, appended.from, entries)
+    if (before.damage !== undefined) return before
+  }
+  appended.decodeInto(entries)
+  return { entries, at: segment.size }
+}
+
 export async function collectHintEntries(core: StoreCore, segment: Segment): Promise<HintEntries> {
-  const { entries, damage, at } = await scanEntries(core, segment, segment.size)
+  const { entries, damage, at } = await segmentEntries(core, segment)
   if (damage !== undefined) throw corruption(`cannot seal: ${damage}`, segment.dataPath, at)
   return entries
 }
@@ -82,7 +113,9 @@ export async function sealSegment(core: StoreCore, segment: Segment): Promise<vo
   } catch (err) {
     throw ioError(`syncing ${segment.dataPath}`, err)
   }
-  await publishHint(core, segment, [], await collectHintEntries(core, segment))
+  const entries = await collectHintEntries(core, segment)
+  forgetAppended(segment) // nothing appends to a sealed segment: its collection is done with
+  await publishHint(core, segment, [], entries)
   if (withActiveHint.has(segment)) {
     // Superseded by the full hint; if this unlink is lost, the next open removes it.
     withActiveHint.delete(segment)
@@ -102,7 +135,7 @@ export async function writeActiveHint(core: StoreCore, segment: Segment, known: 
   // An empty segment is scanned in no time; a hint of it would be one more file.
   if (known === segment.size || segment.size <= FILE_HEADER_SIZE) return true
   try {
-    const { entries, damage } = await scanEntries(core, segment, segment.size)
+    const { entries, damage } = await segmentEntries(core, segment)
     if (damage !== undefined) return false
     const tailCrc = await readTailCrc(core, segment, segment.size)
     await publishFile(core, path, encodeHintEntries([], entries, { dataLength: segment.size, partial: true, tailCrc }))
