@@ -396,8 +396,9 @@ export class CaskDB extends EventEmitter {
     await writer.log.syncNow().catch((err) => {
       failure ??= err
     })
-    // Only once everything is durable: the hint must never name bytes a power cut could take back.
-    if (failure === undefined) await writeActiveHint(core, core.active, this.#recovery?.activeHints.get(core.active.id))
+    // Only once everything is durable: the hint must never name bytes a power cut could take back
+    // (after an earlier failed fdatasync or rollback, the log cannot tell which those are).
+    if (failure === undefined && writer.log.failure === undefined) await writeActiveHint(core, core.active, this.#recovery?.activeHints.get(core.active.id))
     for (const it of this.#iterators) it.close()
     for (const snapshot of this.#snapshots) snapshot.close()
     core.closeUnreadRetired()
