@@ -33,7 +33,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getHeapStatistics } from 'node:v8'
 import { performance } from 'node:perf_hooks'
-import { CaskDB } from '../src/index.js'
+import { CaskDB, CaskError, ErrorCodes } from '../src/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const TAG = '@@scale '
@@ -130,7 +130,16 @@ async function child(args: ChildArgs): Promise<void> {
       const n = Math.min(BATCH, target - loaded)
       const ops = new Array(n)
       for (let j = 0; j < n; j++) ops[j] = { type: 'put', key: keyOf(loaded + j), value }
-      await db.batch(ops)
+      try {
+        await db.batch(ops)
+      } catch (err) {
+        if (!(err instanceof CaskError) || err.code !== ErrorCodes.OUT_OF_MEMORY) throw err
+        // The heap guard: the engine refuses puts near the heap limit instead of letting V8 abort.
+        const c0 = performance.now()
+        await db.close()
+        send({ kind: 'stop', keys: loaded, reason: `caskdb refused a put with OUT_OF_MEMORY (${err.message.split('. ')[0]}); close() then took ${Math.round(performance.now() - c0)} ms` })
+        return
+      }
       loaded += n
       if (loaded % (M / 10) === 0) {
         const m = process.memoryUsage()
