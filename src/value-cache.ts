@@ -11,10 +11,10 @@
  * and compares it by value, which measured 3-5× slower than a Smi key in a
  * 200k-entry Map. So each segment that has cached values gets a small
  * ordinal, and a position becomes `ordinal * stride + offset - 2^31`, a
- * 32-bit integer. An ordinal is reused only after `releaseSegments` removed
- * every entry carrying it; positions that do not fit (no free ordinal, or an
- * offset past the stride) fall back to a double key above 2^31, which can
- * never equal a Smi key.
+ * 32-bit integer. An ordinal is reused only after every entry carrying it
+ * was removed (see `releaseSegments`); positions that do not fit (no free
+ * ordinal, or an offset past the stride) fall back to a double key above
+ * 2^31, which can never equal a Smi key.
  */
 import { LRUCache } from 'lru-cache'
 
@@ -40,6 +40,8 @@ export class ValueCache {
   readonly #stride: number
   readonly #ordinals = new Map<number, number>()
   readonly #free: number[] = []
+  /** Ordinals of released segments whose entries may still be cached. */
+  readonly #released: number[] = []
   /** Ordinals never handed out yet start here. */
   #nextOrdinal = 0
   readonly #ordinalLimit: number
@@ -105,25 +107,35 @@ export class ValueCache {
 
   /**
    * Forgets the given segments (their files are closed: nothing will read
-   * them again) and frees their ordinals for new segments.
+   * them again). Their entries stay until evicted, as unreachable dead
+   * weight; their ordinals are reused only once no fresh one is left, after
+   * one pass over the cache removes the entries of every released ordinal
+   * (a pass per compaction would stall writers for milliseconds on a big
+   * cache).
    */
   releaseSegments(ids: readonly number[]): void {
-    const lru = this.#lru
-    const released = new Set<number>()
     for (const id of ids) {
       const ordinal = this.#ordinals.get(id)
       if (ordinal === undefined) continue
       this.#ordinals.delete(id)
-      if (ordinal !== NO_ORDINAL) released.add(ordinal)
+      if (ordinal !== NO_ORDINAL) this.#released.push(ordinal)
     }
     this.#lastSegment = -1
-    if (released.size === 0 || lru === undefined) return
-    const stride = this.#stride
-    const doomed: number[] = []
-    for (const key of lru.keys()) {
-      if (key < TWO_31 && released.has(Math.floor((key + TWO_31) / stride))) doomed.push(key)
+  }
+
+  /** Removes every entry carrying a released ordinal and makes those ordinals free. */
+  #purgeReleased(): void {
+    const released = new Set(this.#released)
+    this.#released.length = 0
+    const lru = this.#lru
+    if (lru !== undefined) {
+      const stride = this.#stride
+      const doomed: number[] = []
+      for (const key of lru.keys()) {
+        if (key < TWO_31 && released.has(Math.floor((key + TWO_31) / stride))) doomed.push(key)
+      }
+      for (const key of doomed) lru.delete(key)
     }
-    for (const key of doomed) lru.delete(key)
     for (const ordinal of released) this.#free.push(ordinal)
   }
 
@@ -131,6 +143,7 @@ export class ValueCache {
     this.#lru?.clear()
     this.#ordinals.clear()
     this.#free.length = 0
+    this.#released.length = 0
     this.#nextOrdinal = 0
     this.#lastSegment = -1
   }
@@ -153,6 +166,7 @@ export class ValueCache {
   }
 
   #assign(segment: number): number {
+    if (this.#free.length === 0 && this.#nextOrdinal >= this.#ordinalLimit && this.#released.length > 0) this.#purgeReleased()
     let ordinal = this.#free.pop()
     if (ordinal === undefined) ordinal = this.#nextOrdinal < this.#ordinalLimit ? this.#nextOrdinal++ : NO_ORDINAL
     this.#ordinals.set(segment, ordinal)

@@ -211,13 +211,29 @@ test('value cache: byte bound, positions never alias across segments, released o
     for (const offset of [8, 100, 2 ** 31 - 1]) if (cache.get(seg, offset)?.toString() !== `${seg}@${offset}`) wrong.push(`${seg}@${offset}`)
   }
   t.same(wrong, [], 'every position reads its own value')
+  const bytes = cache.bytes
   cache.releaseSegments([1])
+  t.equal(cache.bytes, bytes, 'releasing purges nothing by itself')
   t.equal(cache.get(1, 8), undefined, 'a released segment is forgotten')
   cache.set(6, 8, v('6@8'))
   t.equal(cache.get(6, 8)?.toString(), '6@8', 'a new segment on the freed ordinal')
   t.equal(cache.get(2, 8)?.toString(), '2@8', 'others untouched')
   t.equal(cache.get(5, 100)?.toString(), '5@100', 'fallback keys untouched')
   t.equal(cache.get(6, 100), undefined, 'nothing of the released segment shows through')
+  t.ok(cache.bytes < bytes, 'its entries were purged before the ordinal was reused')
+
+  // Many segments through few ordinals: compaction after compaction.
+  const churn = new ValueCache(1024 * 1024, 2 ** 30)
+  const wrongChurn: string[] = []
+  for (let seg = 1; seg <= 50; seg++) {
+    churn.set(seg, 8 + (seg % 5) * 100, v(`${seg}`))
+    for (let o = 0; o < 5; o++) {
+      const got = churn.get(seg, 8 + o * 100)?.toString()
+      if (got !== (o === seg % 5 ? `${seg}` : undefined)) wrongChurn.push(`${seg}@${8 + o * 100}: ${got}`)
+    }
+    if (seg % 3 === 0) churn.releaseSegments([seg - 2, seg - 1])
+  }
+  t.same(wrongChurn, [], '50 segments through 4 ordinals: every read is its own value')
 
   const small = new ValueCache(4096, 4096)
   small.set(1, 70_000, v('past the stride'))
