@@ -540,39 +540,49 @@ export class CaskDB extends EventEmitter {
     return options.sync ?? this.options.sync
   }
 
-  async put(key: Uint8Array | string, value: Uint8Array | string, options?: PutOptions): Promise<void> {
-    const writer = this.#writable()
-    const op = this.#op('put', key, value, options, this.#clock.now())
-    return this.#commit(writer, [op], this.#sync(options))
+  // put, del and batch are not `async`: an async function that returns the write's promise costs
+  // two more promise resolutions per call, a measurable share of a put. Errors still reject.
+  put(key: Uint8Array | string, value: Uint8Array | string, options?: PutOptions): Promise<void> {
+    try {
+      const writer = this.#writable()
+      const op = this.#op('put', key, value, options, options === undefined ? 0 : this.#clock.now())
+      return this.#commit(writer, [op], this.#sync(options))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
-  async del(key: Uint8Array | string, options?: WriteOptions): Promise<void> {
-    const writer = this.#writable()
-    return this.#commit(writer, [this.#op('del', key, undefined, undefined, 0)], this.#sync(options))
+  del(key: Uint8Array | string, options?: WriteOptions): Promise<void> {
+    try {
+      const writer = this.#writable()
+      return this.#commit(writer, [this.#op('del', key, undefined, undefined, 0)], this.#sync(options))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Applies every operation or none, also across a crash. */
-  async batch(operations: BatchOperation[], options?: WriteOptions): Promise<void> {
-    const writer = this.#writable()
-    if (!Array.isArray(operations)) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'batch operations must be an array')
-    const now = this.#clock.now()
-    const ops = operations.map((o, i) => {
-      if (o === null || typeof o !== 'object' || (o.type !== 'put' && o.type !== 'del')) {
-        throw new CaskError(ErrorCodes.INVALID_ARGUMENT, `batch operation ${i} must be { type: 'put' | 'del', key, value? }`)
+  batch(operations: BatchOperation[], options?: WriteOptions): Promise<void> {
+    try {
+      const writer = this.#writable()
+      if (!Array.isArray(operations)) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'batch operations must be an array')
+      const now = this.#clock.now()
+      const ops: Op[] = new Array(operations.length)
+      for (let i = 0; i < operations.length; i++) {
+        const o = operations[i]
+        if (o === null || typeof o !== 'object' || (o.type !== 'put' && o.type !== 'del')) {
+          throw new CaskError(ErrorCodes.INVALID_ARGUMENT, `batch operation ${i} must be { type: 'put' | 'del', key, value? }`)
+        }
+        ops[i] = o.type === 'put' ? this.#op('put', o.key, o.value, o, now) : this.#op('del', o.key, undefined, undefined, 0)
       }
-      return this.#op(o.type, o.key, o.type === 'put' ? o.value : undefined, o.type === 'put' ? o : undefined, now)
-    })
-    return this.#commit(writer, ops, this.#sync(options))
+      return this.#commit(writer, ops, this.#sync(options))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   #commit(writer: WritePath, ops: Op[], sync: boolean): Promise<void> {
-    const core = this.#core!
-    // Drop operations that change nothing, unless a key repeats (order inside the batch matters then).
-    let kept = ops
-    if (ops.length === 1 || new Set(ops.map((o) => o.key)).size === ops.length) {
-      kept = ops.filter((op) => !writer.isNoop(op))
-      core.stats.skippedWrites += ops.length - kept.length
-    }
+    const kept = this.#changing(writer, ops)
     if (kept.length === 0) return Promise.resolve()
     let puts = 0
     for (const op of kept) if (op.type === RecordType.PUT) puts++
@@ -581,6 +591,29 @@ export class CaskDB extends EventEmitter {
     writer.buffer(kept)
     if (writer.bufferedBytes >= this.options.writeBufferSize || sync) return this.flush({ sync })
     return Promise.resolve()
+  }
+
+  /** `ops` without those that change nothing, unless a key repeats (order inside the batch matters then). */
+  #changing(writer: WritePath, ops: Op[]): Op[] {
+    if (ops.length === 1) {
+      if (!writer.isNoop(ops[0]!)) return ops
+      this.#core!.stats.skippedWrites++
+      return []
+    }
+    // Most batches change every key they name: only then is it worth knowing whether a key repeats.
+    let noops: boolean[] | undefined
+    for (let i = 0; i < ops.length; i++) {
+      if (!writer.isNoop(ops[i]!)) continue
+      noops ??= new Array<boolean>(ops.length).fill(false)
+      noops[i] = true
+    }
+    if (noops === undefined) return ops
+    const keys = new Set<string>()
+    for (const op of ops) keys.add(op.key)
+    if (keys.size !== ops.length) return ops
+    const kept = ops.filter((_, i) => !noops[i])
+    this.#core!.stats.skippedWrites += ops.length - kept.length
+    return kept
   }
 
   /** Writes the RAM write buffer to the log (writeBuffer mode); a no-op otherwise. */

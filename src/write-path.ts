@@ -7,9 +7,12 @@ import { CaskError, ErrorCodes } from './errors.js'
 import type { BufferGeneration, BufferedWrite, StoreCore } from './core.js'
 import type { GroupCommit, WriteGroup } from './log/group-commit.js'
 import type { Segment } from './log/segment.js'
-import { RECORD_HEADER_SIZE, RecordType, recordSize, writeBatchHeader, writeRecord } from './format/record.js'
+import { BATCH_VALUE_SIZE, RECORD_HEADER_SIZE, RecordType, recordSize, writeBatchHeader, writeRecord } from './format/record.js'
+import { ENTRY_OVERHEAD } from './value-cache.js'
 import { newEntry } from './index/ordered-index.js'
 import { appendedEntries } from './log/appended.js'
+
+const BATCH_HEADER_SIZE = recordSize(0, BATCH_VALUE_SIZE)
 
 /** A validated operation: bytes already checked against the limits. */
 export interface Op {
@@ -20,18 +23,15 @@ export interface Op {
   expires: number
 }
 
-interface Placed {
-  op: Op
-  seq: number
-  size: number
-  /** Offset of the record inside the group's bytes. */
-  at: number
-}
-
 /** Values up to this size are put in the cache as they are written. */
 const WRITE_THROUGH_LIMIT = 4096
 
-/** One group on its way to the log; a class rather than closures, since there is one per write. */
+/**
+ * One group on its way to the log; a class rather than closures, since there
+ * is one per write. Record i of the group has seq `firstSeq + i`, and the
+ * records follow each other after the batch header, so neither positions nor
+ * seqs need storing per op.
+ */
 class PendingWrite implements WriteGroup {
   resolve!: () => void
   fail!: (err: Error) => void
@@ -40,16 +40,17 @@ class PendingWrite implements WriteGroup {
     readonly path: WritePath,
     readonly bytes: Buffer,
     readonly sync: boolean,
-    readonly placed: Placed[],
+    readonly ops: Op[],
+    readonly firstSeq: number,
     readonly headerSize: number,
   ) {}
 
   applied(segment: Segment, offset: number): void {
-    this.path.publish(this.placed, this.bytes, segment, offset, this.headerSize)
+    this.path.publish(this, segment, offset)
   }
 
   reject(err: Error): void {
-    this.path.release(this.placed)
+    this.path.settled()
     this.fail(err)
   }
 }
@@ -57,8 +58,16 @@ class PendingWrite implements WriteGroup {
 export class WritePath {
   readonly #core: StoreCore
   readonly log: GroupCommit
-  /** Keys with a record on its way to the file: an unchanged-write check must not trust the index for them. */
-  readonly #inFlight = new Map<string, number>()
+  /**
+   * Keys with a record on its way to the file: an unchanged-write check must
+   * not trust the index for them. Emptied when no group is pending (a group is
+   * pending from write() until the microtask that appends it), rather than
+   * counted per key: a key may stay in it a little longer, which only makes
+   * the check write a record it could have skipped.
+   */
+  readonly #inFlight = new Set<string>()
+  /** Groups submitted by write() and not yet appended or rejected. */
+  #pending = 0
   readonly #previous = newEntry()
   #generation: BufferGeneration | undefined
   /** Generations whose flush failed: still served from RAM, retried first on the next flush. */
@@ -92,66 +101,79 @@ export class WritePath {
   /** Appends ops as one atomic group; resolves once written (and synced, if asked). */
   write(ops: Op[], sync: boolean): Promise<void> {
     const core = this.#core
+    const n = ops.length
     let bytes = 0
-    for (const op of ops) bytes += recordSize(op.keyBytes.length, op.value?.length ?? 0)
-    const headerSize = ops.length > 1 ? recordSize(0, 8) : 0
-    const buf = Buffer.allocUnsafe(headerSize + bytes)
-    const placed: Placed[] = new Array(ops.length)
-    let at = headerSize
-    for (let i = 0; i < ops.length; i++) {
+    for (let i = 0; i < n; i++) {
       const op = ops[i]!
-      const seq = ++core.seq
-      const size = writeRecord(buf, at, op.type, seq, op.expires, op.keyBytes, op.value)
-      placed[i] = { op, seq, size, at }
-      at += size
-      this.#inFlight.set(op.key, (this.#inFlight.get(op.key) ?? 0) + 1)
+      bytes += recordSize(op.keyBytes.length, op.value === undefined ? 0 : op.value.length)
     }
-    if (headerSize > 0) writeBatchHeader(buf, 0, placed[0]!.seq, ops.length, bytes)
-    const group = new PendingWrite(this, buf, sync, placed, headerSize)
+    const headerSize = n > 1 ? BATCH_HEADER_SIZE : 0
+    const buf = Buffer.allocUnsafe(headerSize + bytes)
+    const firstSeq = core.seq + 1
+    const inFlight = this.#inFlight
+    let at = headerSize
+    for (let i = 0; i < n; i++) {
+      const op = ops[i]!
+      at += writeRecord(buf, at, op.type, ++core.seq, op.expires, op.keyBytes, op.value)
+      inFlight.add(op.key)
+    }
+    if (headerSize > 0) writeBatchHeader(buf, 0, firstSeq, n, bytes)
+    const group = new PendingWrite(this, buf, sync, ops, firstSeq, headerSize)
     const done = new Promise<void>((resolve, reject) => {
       group.resolve = resolve
       group.fail = reject
     })
+    this.#pending++
     this.log.submit(group)
     return done
   }
 
-  /** @internal Called by PendingWrite. */
-  release(placed: Placed[]): void {
-    for (const p of placed) {
-      const n = this.#inFlight.get(p.op.key)! - 1
-      if (n === 0) this.#inFlight.delete(p.op.key)
-      else this.#inFlight.set(p.op.key, n)
-    }
+  /** @internal Called by PendingWrite once its group was appended or rejected. */
+  settled(): void {
+    if (--this.#pending === 0) this.#inFlight.clear()
   }
 
   /** @internal Called by PendingWrite once its bytes are in the file. */
-  publish(placed: Placed[], bytes: Buffer, segment: Segment, offset: number, headerSize: number): void {
+  publish(group: PendingWrite, segment: Segment, offset: number): void {
     const core = this.#core
+    const cache = core.cache
     const prev = this.#previous
+    const { ops, bytes, headerSize } = group
     if (headerSize > 0) segment.dead += headerSize
-    // The sealing hint is built from these, so that sealing reads nothing back (key bytes from
-    // the encoded record: the caller's key buffer may have changed since).
+    // The sealing hint is built from these, so that sealing reads nothing back.
     const appended = appendedEntries(segment, offset)
     const collect = appended.group(offset, headerSize)
-    for (const p of placed) {
-      const at = offset + p.at
-      const op = p.op
-      segment.noteSeq(p.seq)
-      if (collect) {
-        const keyStart = p.at + RECORD_HEADER_SIZE
-        appended.add(op.type, p.seq, op.expires, p.size, bytes, keyStart, keyStart + op.keyBytes.length)
-      }
+    // Write-through: a value just put is the likeliest to be read (or compared) next. Not for
+    // batches (bulk loads, where an LRU insert per entry cost ~6 % of the batch and most of those
+    // values are not read soon), and not once the cache is full (evicting per write costs more
+    // than the next read saves).
+    const writeThrough = ops.length === 1
+    let seq = group.firstSeq
+    let at = headerSize
+    for (let i = 0; i < ops.length; i++, seq++) {
+      const op = ops[i]!
+      const keyStart = at + RECORD_HEADER_SIZE
+      const valueStart = keyStart + op.keyBytes.length
+      const valueLength = op.value === undefined ? 0 : op.value.length
+      const size = valueStart + valueLength - at
+      const position = offset + at
+      segment.noteSeq(seq)
+      // Key and value bytes come from the encoded record: the caller's buffers may have changed since.
+      if (collect) appended.add(op.type, seq, op.expires, size, bytes, keyStart, valueStart)
       if (op.type === RecordType.PUT) {
-        if (core.index.set(op.key, segment.id, at, p.size, op.expires, p.seq, prev)) core.markDead(prev)
-        // Write-through: a value just written is the likeliest to be read (or compared) next.
-        if (op.value!.length <= WRITE_THROUGH_LIMIT) core.cache.set(segment.id, at, Buffer.from(op.value!))
+        if (core.index.set(op.key, segment.id, position, size, op.expires, seq, prev)) core.markDead(prev)
+        if (writeThrough && valueLength <= WRITE_THROUGH_LIMIT && cache.room >= valueLength + ENTRY_OVERHEAD) {
+          const value = Buffer.allocUnsafe(valueLength)
+          bytes.copy(value, 0, valueStart, valueStart + valueLength)
+          cache.set(segment.id, position, value)
+        }
       } else {
-        segment.dead += p.size // a tombstone is dead weight from birth
+        segment.dead += size // a tombstone is dead weight from birth
         if (core.index.delete(op.key, prev)) core.markDead(prev)
       }
+      at += size
     }
-    this.release(placed)
+    this.settled()
   }
 
   // ---- write buffer -------------------------------------------------------

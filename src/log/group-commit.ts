@@ -40,6 +40,7 @@ export class GroupCommit {
   #syncWaiters: WriteGroup[] = []
   #dirty = new Set<Segment>()
   #syncing: Promise<void> | undefined
+  readonly #single: Buffer[] = []
   /** Acknowledges unsynced writes, giving the event loop a turn now and then. */
   readonly acks = new AckPacer()
   /** Set after a failure that may have left the log in an unknown state. */
@@ -73,9 +74,16 @@ export class GroupCommit {
     this.#scheduled = false
     const groups = this.#queue
     this.#queue = []
+    let segment = this.#host.activeSegment()
+    let total = 0
+    for (let i = 0; i < groups.length; i++) total += groups[i]!.bytes.length
+    // The common case: everything fits in the active segment, one run, no copying of the queue.
+    if (segment.size + total <= this.#host.maxSegmentSize || (groups.length === 1 && segment.size <= FILE_HEADER_SIZE)) {
+      this.#writeRun(segment, groups, total)
+      return
+    }
     let run: WriteGroup[] = []
     let runBytes = 0
-    let segment = this.#host.activeSegment()
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i]!
       const end = segment.size + runBytes + group.bytes.length
@@ -142,14 +150,27 @@ export class GroupCommit {
   }
 
   #writeFully(segment: Segment, run: WriteGroup[], runBytes: number): void {
-    let buffers = run.map((g) => g.bytes)
-    if (buffers.length > 64) buffers = [Buffer.concat(buffers, runBytes)]
+    let buffers: Buffer[]
+    if (run.length === 1) {
+      // One put in flight: reuse a one-element array rather than allocate one per write.
+      buffers = this.#single
+      buffers[0] = run[0]!.bytes
+    } else {
+      buffers = run.map((g) => g.bytes)
+      if (buffers.length > 64) buffers = [Buffer.concat(buffers, runBytes)]
+    }
     let written = 0
-    while (written < runBytes) {
-      const n = this.#fs.writevSync(segment.fd, buffers, segment.size + written)
-      if (n <= 0) throw new Error(`short write (${n} bytes)`)
-      written += n
-      if (written < runBytes) buffers = [Buffer.concat(buffers, runBytes).subarray(written)]
+    let all: Buffer | undefined
+    try {
+      while (written < runBytes) {
+        const n = this.#fs.writevSync(segment.fd, buffers, segment.size + written)
+        if (n <= 0) throw new Error(`short write (${n} bytes)`)
+        written += n
+        // A short write: go on from where it stopped (concatenating the whole run once).
+        if (written < runBytes) buffers = [(all ??= Buffer.concat(buffers, runBytes)).subarray(written)]
+      }
+    } finally {
+      this.#single.length = 0 // not to keep the last group's bytes alive
     }
   }
 
