@@ -365,7 +365,7 @@ test('a damaged live record fails the step with CORRUPTION and keeps the old fil
   await reopened.close()
 })
 
-test('compaction gives way to the event loop: puts keep most of their rate while it runs', async (t) => {
+test('compaction runs alongside a put loop: puts and immediates keep going, nothing is lost', async (t) => {
   const location = tempPath()
   const records = 120_000
   const db = await CaskDB.open(location, { maxSegmentSize: 4 * 1024 * 1024, autoCompact: false, cacheSize: 0 })
@@ -383,28 +383,22 @@ test('compaction gives way to the event loop: puts keep most of their rate while
     await db.put(`during${putCount++}`, value)
     if (putCount % 64 === 0) await new Promise<void>((r) => setImmediate(r))
   }
-  const w0 = performance.now()
-  while (performance.now() - w0 < 200) await put() // warm-up
-  const b0 = performance.now()
-  const b = putCount
-  while (performance.now() - b0 < 300) await put()
-  const baseline = (putCount - b) / (performance.now() - b0)
   let done = false
   let turns = 0
   const ticker = (): void => {
     turns++
     if (!done) setImmediate(ticker)
   }
-  const t0 = performance.now()
   const compacting = db.compact().then(() => (done = true))
   setImmediate(ticker)
   const before = putCount
   while (!done) await put()
-  const ms = performance.now() - t0
   await compacting
-  const during = (putCount - before) / ms
-  // Unsliced, the copy held the thread for whole 4 MiB scan chunks: puts fell to 5-10 % of their rate.
-  t.ok(during > 0.3 * baseline, `puts while compacting: ${(during * 1000).toFixed(0)}/s, ${((100 * during) / baseline).toFixed(0)} % of ${(baseline * 1000).toFixed(0)}/s without (${turns} turns of the event loop in ${ms.toFixed(0)} ms)`)
+  // Liveness only: puts, immediates and the compaction all progress together. How much of
+  // their rate puts keep is a speed figure, measured by the benchmark (compaction_puts,
+  // bench/NOTES.md section 2), not asserted here; the slicing itself is tested in time-slice.test.ts.
+  t.ok(turns >= 100, `the event loop turned ${turns} times while compaction ran`)
+  t.ok(putCount - before >= 64 * 50, `${putCount - before} puts completed while compaction ran`)
   t.equal(db.stats().keys, records / 3 + putCount)
   t.equal(str(await db.get('key123')), '2'.padEnd(100, 'x'))
   await db.close()
