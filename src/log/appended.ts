@@ -156,10 +156,15 @@ export function appendedEntries(segment: Segment, offset: number): AppendedEntri
   return entries
 }
 
-/** The collection for `segment` if it covers all of its bytes after `from`; otherwise undefined. */
+/**
+ * The collection for `segment` if it covers all of its bytes after `from`;
+ * otherwise undefined. A segment this process never appended to has an empty
+ * one from its size (every record of it is before `from`).
+ */
 export function completeEntries(segment: Segment): AppendedEntries | undefined {
   const entries = collected.get(segment)
-  if (entries === undefined || entries.broken || entries.end !== segment.size || entries.from < FILE_HEADER_SIZE) return undefined
+  if (entries === undefined) return new AppendedEntries(segment.size)
+  if (entries.broken || entries.end !== segment.size || entries.from < FILE_HEADER_SIZE) return undefined
   return entries
 }
 

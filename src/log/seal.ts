@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { TMP_SUFFIX, segmentFileName, type Segment } from './segment.js'
 import { scanSegment } from './scan.js'
 import { crc32 } from 'node:zlib'
-import { HintEntries, encodeHint, encodeHintEntries, tailRange, type HintEntry } from '../format/hint.js'
+import { HintEntries, encodeHint, encodeHintEntries, readHintHeader, tailRange, visitHint, type HintEntry } from '../format/hint.js'
 import { RECORD_HEADER_SIZE } from '../format/record.js'
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
 import { corruption, ioError } from '../errors.js'
@@ -60,20 +60,48 @@ async function scanEntries(
 
 /**
  * The hint entries of every record of `segment`: from what the write path
- * collected as it appended, when that covers the segment up to its size (the
- * records a recovered segment held before this process opened it are
- * scanned), else from a scan of the whole file.
+ * collected as it appended, when that covers the segment up to its size; the
+ * records a recovered segment held before this process opened it come from
+ * the active hint it was opened with, and a scan of whatever that hint does
+ * not cover. Else (a collection known to be incomplete) from a scan of the
+ * whole file.
  */
 async function segmentEntries(core: StoreCore, segment: Segment): Promise<{ entries: HintEntries; damage?: string; at: number }> {
   const appended = completeEntries(segment)
   if (appended === undefined) return scanEntries(core, segment, segment.size)
-  const entries = new HintEntries()
-  if (appended.from > FILE_HEADER_SIZE) {
-    const before = await scanEntries(core, segment, appended.from, entries)
+  let entries = new HintEntries()
+  let from = FILE_HEADER_SIZE
+  if (appended.from > FILE_HEADER_SIZE && withActiveHint.has(segment)) {
+    const prefix = await activeHintEntries(core, segment, appended.from)
+    if (prefix !== undefined) ({ entries, end: from } = prefix)
+  }
+  if (from < appended.from) {
+    const before = await scanEntries(core, segment, appended.from, entries, from)
     if (before.damage !== undefined) return before
   }
   appended.decodeInto(entries)
   return { entries, at: segment.size }
+}
+
+/**
+ * The entries of the `<id>.active.hint` a recovered active segment was
+ * opened with (checked against the segment at open, and nothing has written
+ * the segment's first `limit` bytes since), and the length it covers; so a
+ * recovered segment is sealed from two hints and, at most, a scan of the
+ * records a crash left after that hint. Undefined if it cannot be used.
+ */
+async function activeHintEntries(core: StoreCore, segment: Segment, limit: number): Promise<{ entries: HintEntries; end: number } | undefined> {
+  const path = activeHintPath(core.dir, segment.id)
+  try {
+    const buf = await core.fs.readFile(path)
+    const header = readHintHeader(buf, path)
+    if (!header.partial || header.dataLength > limit) return undefined
+    const entries = new HintEntries()
+    visitHint(buf, path, (b, keyStart, keyEnd, type, seq, expires, offset, size) => entries.add(type, seq, expires, offset, size, b, keyStart, keyEnd))
+    return { entries, end: header.dataLength }
+  } catch {
+    return undefined // damaged or gone: scan instead
+  }
 }
 
 export async function collectHintEntries(core: StoreCore, segment: Segment): Promise<HintEntries> {

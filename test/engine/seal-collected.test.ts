@@ -5,7 +5,7 @@
  * for byte. Records of a failed, rolled-back write are in neither.
  */
 import test from 'tape'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { CaskDB, type CaskOptions } from '../../src/index.js'
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
@@ -117,28 +117,38 @@ test('sealing in write-buffer mode encodes the collected entries too', async (t)
   await checkHints(t, dir, bytesRead, 'write buffer')
 })
 
-test('a recovered active segment: its records from before the open are scanned, the rest collected', async (t) => {
-  const dir = tempPath()
-  const options: CaskOptions = { ...NO_COMPARE, maxSegmentSize: 16 * 1024 }
-  let db = await CaskDB.open(dir, options)
-  await workload(db, 40, 'a')
-  await db.close()
-  t.equal(sealedHints(dir).length, 0, 'one unsealed segment so far')
-  const { fs, bytesRead } = counting(nodeFileSystem)
-  db = await CaskDB.open(dir, { ...options, fs })
-  const dataPath = join(dir, readdirSync(dir).find((n) => n.endsWith('.data'))!)
-  const before = readFileSync(dataPath).length
-  bytesRead.clear()
-  await workload(db, 300, 'b') // rotates the recovered segment out and seals it
-  await db.close()
-  const hint = dataPath.replace('.data', '.hint')
-  t.ok(existsSync(hint), 'the recovered segment was sealed')
-  t.ok(readFileSync(hint).equals(await scannedHint(dataPath)), 'its hint is byte-identical to the scan-built one')
-  t.ok((bytesRead.get(dataPath) ?? 0) <= before, `sealing read at most the ${before} bytes written before the open (read ${bytesRead.get(dataPath) ?? 0})`)
-  db = await CaskDB.open(dir, options)
-  t.equal((await db.get('b-0b'))?.toString(), 'batched', 'reopened from the hints')
-  await db.close()
-})
+for (const activeHint of [true, false]) {
+  const how = activeHint ? 'from the active hint it was opened with' : 'scanned (no active hint)'
+  test(`a recovered active segment: records from before the open ${how}, the rest collected`, async (t) => {
+    const dir = tempPath()
+    const options: CaskOptions = { ...NO_COMPARE, maxSegmentSize: 16 * 1024 }
+    let db = await CaskDB.open(dir, options)
+    await workload(db, 40, 'a')
+    await db.close()
+    t.equal(sealedHints(dir).length, 0, 'one unsealed segment so far')
+    const dataName = readdirSync(dir).find((n) => n.endsWith('.data'))!
+    const dataPath = join(dir, dataName)
+    const activeHintPath = dataPath.replace('.data', '.active.hint')
+    t.ok(existsSync(activeHintPath), 'close wrote an active hint')
+    if (!activeHint) rmSync(activeHintPath)
+    const { fs, bytesRead } = counting(nodeFileSystem)
+    db = await CaskDB.open(dir, { ...options, fs })
+    const before = readFileSync(dataPath).length
+    bytesRead.clear()
+    await workload(db, 300, 'b') // rotates the recovered segment out and seals it
+    await db.close()
+    const hint = dataPath.replace('.data', '.hint')
+    t.ok(existsSync(hint), 'the recovered segment was sealed')
+    t.ok(readFileSync(hint).equals(await scannedHint(dataPath)), 'its hint is byte-identical to the scan-built one')
+    const read = bytesRead.get(dataPath) ?? 0
+    if (activeHint) t.equal(read, 0, 'sealing read no data byte')
+    else t.ok(read > 0 && read <= before, `sealing read at most the ${before} bytes written before the open (read ${read})`)
+    db = await CaskDB.open(dir, options)
+    t.equal((await db.get('b-0b'))?.toString(), 'batched', 'reopened from the hints')
+    t.equal((await db.get('b-0a'))?.toString(), 'batched', 'records from before the first reopen too')
+    await db.close()
+  })
+}
 
 test('a write that fails and is rolled back leaves no hint entry; later records are collected', async (t) => {
   const faulty = new FaultyFs()
