@@ -17,7 +17,7 @@ import { parseActiveHintFileName, sealSegment, writeActiveHint } from './log/sea
 import { parseSegmentFileName, type Segment } from './log/segment.js'
 import { WritePath, type Op } from './write-path.js'
 import { RecordType } from './format/record.js'
-import { indexKey, keyBytes, valueBytes } from './bytes.js'
+import { indexKey, keyBytes, lookupKey, valueBytes } from './bytes.js'
 import { CaskIterator, normalizeLimit, type IteratorOptions, type RangeOptions } from './iterator.js'
 import { Snapshot } from './snapshot.js'
 import { TaskQueue } from './task-queue.js'
@@ -26,6 +26,7 @@ import { CompactionAborted, compactSegments } from './compaction/compactor.js'
 import { backupTo, restoreFrom } from './backup.js'
 import { newEntry } from './index/ordered-index.js'
 import { HeapGuard } from './heap-guard.js'
+import { warmCache, type CacheWarmer } from './cache-warmer.js'
 import { repairDirectory, verifyDirectory, type Damage, type RepairReport } from './repair.js'
 import { join } from 'node:path'
 
@@ -165,6 +166,8 @@ export class CaskDB extends EventEmitter {
   #recovery: RecoveryReport | undefined
   #opening: Promise<void> | undefined
   readonly #heapGuard: HeapGuard
+  /** Reads the store into the value cache after open, in background slices, when it fits. */
+  #warmer: CacheWarmer | undefined
   #closing: Promise<void> | undefined
   #compactionQueued = false
   #purging: Promise<number> | undefined
@@ -313,6 +316,7 @@ export class CaskDB extends EventEmitter {
     this.#writer = new WritePath(core, log)
     this.#startTimers()
     this.#scheduleCompaction()
+    if (this.options.warmCache) this.#warmer = warmCache(core)
   }
 
   /** After recovery: the newest unsealed segment stays active, older ones get sealed. */
@@ -381,6 +385,8 @@ export class CaskDB extends EventEmitter {
     this.#status = 'closing'
     const core = this.#core
     const writer = this.#writer!
+    this.#warmer?.stop()
+    this.#warmer = undefined
     for (const timer of this.#timers) timer.clear()
     this.#timers = []
     // A backup still copying must not have its file handles closed (EBADF, or a reused fd read as data).
@@ -440,7 +446,7 @@ export class CaskDB extends EventEmitter {
   /** Synchronous get: from RAM, the cache, or one positional read of the page cache. */
   getSync(key: Uint8Array | string, options?: ReadOptions): Buffer | undefined {
     const core = this.#live()
-    const k = indexKey(keyBytes(key, this.options.maxKeySize))
+    const k = lookupKey(key, this.options.maxKeySize)
     const view = this.#view(core, options)
     const entry = this.#entry
     if (!view.index.get(k, entry) || core.isExpired(entry.expires)) return undefined
@@ -455,7 +461,7 @@ export class CaskDB extends EventEmitter {
     if (!Array.isArray(keys)) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'keys must be an array')
     const core = this.#live()
     const view = this.#view(core, options)
-    const ks = keys.map((key) => indexKey(keyBytes(key, this.options.maxKeySize)))
+    const ks = keys.map((key) => lookupKey(key, this.options.maxKeySize))
     const entry = this.#entry
     return ks.map((k) =>
       !view.index.get(k, entry) || core.isExpired(entry.expires) ? undefined : core.readValue(entry, view.buffers),
@@ -464,7 +470,7 @@ export class CaskDB extends EventEmitter {
 
   hasSync(key: Uint8Array | string, options?: ReadOptions): boolean {
     const core = this.#live()
-    return core.has(this.#view(core, options), indexKey(keyBytes(key, this.options.maxKeySize)))
+    return core.has(this.#view(core, options), lookupKey(key, this.options.maxKeySize))
   }
 
   async has(key: Uint8Array | string, options?: ReadOptions): Promise<boolean> {
@@ -475,7 +481,7 @@ export class CaskDB extends EventEmitter {
     if (!Array.isArray(keys)) throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'keys must be an array')
     const core = this.#live()
     const view = this.#view(core, options)
-    const ks = keys.map((key) => indexKey(keyBytes(key, this.options.maxKeySize)))
+    const ks = keys.map((key) => lookupKey(key, this.options.maxKeySize))
     return ks.map((k) => core.has(view, k))
   }
 
@@ -484,7 +490,7 @@ export class CaskDB extends EventEmitter {
     const core = this.#live()
     const view = this.#view(core, options)
     const entry = this.#entry
-    if (!view.index.get(indexKey(keyBytes(key, this.options.maxKeySize)), entry) || core.isExpired(entry.expires)) {
+    if (!view.index.get(lookupKey(key, this.options.maxKeySize), entry) || core.isExpired(entry.expires)) {
       return undefined
     }
     return entry.expires

@@ -35,6 +35,12 @@ export interface CaskOptions {
   flushInterval?: number
   /** Byte budget of the LRU value cache; 0 turns it off. @defaultValue 64 MiB */
   cacheSize?: number
+  /**
+   * After open, read the store into the value cache in the background (slices of
+   * ~1 ms) when its live data fits in `cacheSize`, so first reads come from RAM.
+   * @defaultValue true
+   */
+  warmCache?: boolean
   /** A data segment is sealed (and a hint file written) once it reaches this size. @defaultValue 64 MiB */
   maxSegmentSize?: number
   /** Largest key accepted, in bytes (at most 1 MiB: every key lives in RAM). @defaultValue 64 KiB */
@@ -98,6 +104,7 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'backup'>> = Object.freeze
   writeBufferSize: 4 * MiB,
   flushInterval: 100,
   cacheSize: 64 * MiB,
+  warmCache: true,
   maxSegmentSize: 64 * MiB,
   maxKeySize: 64 * KiB,
   maxValueSize: 64 * MiB,

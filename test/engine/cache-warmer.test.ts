@@ -1,6 +1,6 @@
 /**
- * The cache warmer (src/cache-warmer.ts), driven on a StoreCore directly:
- * CaskDB does not start it yet.
+ * The cache warmer (src/cache-warmer.ts), driven on a StoreCore directly, and
+ * as CaskDB starts it after open (option warmCache).
  */
 import test from 'tape'
 import { CaskDB } from '../../src/index.js'
@@ -77,4 +77,25 @@ test('cache warmer: nothing to do when the live data does not fit; stop() ends i
   t.ok(after > 0, 'the first slice read')
   t.equal(reads(), after, 'no reads after stop()')
   close()
+})
+
+test('CaskDB warms its cache after open (warmCache, default on): later gets read nothing from disk', async (t) => {
+  const location = tempPath()
+  await build(location, 2000)
+  for (const warm of [true, false]) {
+    const faulty = new FaultyFs()
+    const db = await CaskDB.open(location, { fs: faulty.fs, maxSegmentSize: 64 * 1024, warmCache: warm })
+    t.equal(db.stats().cacheBytes, 0, `warmCache ${warm}: open returns before any warming`)
+    for (let i = 0; i < 200 && db.stats().cacheBytes === 0; i++) await new Promise((r) => setTimeout(r, 5))
+    await new Promise((r) => setTimeout(r, 100))
+    const reads = faulty.counts.read
+    for (let i = 0; i < 2000; i += 97) t.equal(db.getSync(key(i))?.toString(), value(i))
+    if (warm) {
+      t.ok(db.stats().cacheBytes > 0, 'the cache filled in the background')
+      t.equal(faulty.counts.read, reads, 'gets after warming read no bytes from disk')
+    } else {
+      t.ok(faulty.counts.read > reads, 'without warming, the first gets read from disk')
+    }
+    await db.close()
+  }
 })
