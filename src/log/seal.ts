@@ -110,13 +110,38 @@ export async function collectHintEntries(core: StoreCore, segment: Segment): Pro
   return entries
 }
 
-/** Writes `data` to `path` atomically: temporary name, fsync, rename, fsync of the directory. */
+/**
+ * Writes `data` to `path` atomically: temporary name, fdatasync, rename, fsync
+ * of the directory.
+ *
+ * The bytes go to the page cache in one synchronous write (a hint is ~11 MB
+ * for a 64 MiB segment: a few ms of copying, like the write path's own
+ * `writevSync`), not through `writeFileDurable`, whose `fs.promises`
+ * writeFile issues one asynchronous 512 KiB write after another: ~22 trips
+ * through the event loop per hint. A process that keeps the loop busy (a
+ * bulk load of `db.batch` calls gets one turn per batch) gave each trip one
+ * batch's time, so a seal took longer than filling the next segment, seals
+ * piled up behind one another and close() paid for all of them
+ * (bench/NOTES.md section 9).
+ */
 async function publishFile(core: StoreCore, path: string, data: Buffer): Promise<void> {
   const tmp = path + TMP_SUFFIX
+  const fs = core.fs
   try {
-    await core.fs.writeFileDurable(tmp, data, core.options.fileMode)
-    await core.fs.rename(tmp, path)
-    await core.fs.fsyncDir(core.dir)
+    const fd = fs.openSync(tmp, 'w', core.options.fileMode)
+    try {
+      let written = 0
+      while (written < data.length) {
+        const n = fs.writevSync(fd, [written === 0 ? data : data.subarray(written)], written)
+        if (n <= 0) throw new Error(`short write (${n} bytes)`)
+        written += n
+      }
+      await fs.fdatasync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    await fs.rename(tmp, path)
+    await fs.fsyncDir(core.dir)
   } catch (err) {
     throw ioError(`writing ${path}`, err)
   }
