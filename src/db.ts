@@ -25,7 +25,7 @@ import { pickSegments } from './compaction/policy.js'
 import { CompactionAborted, compactSegments } from './compaction/compactor.js'
 import { backupTo, restoreFrom } from './backup.js'
 import { newEntry } from './index/ordered-index.js'
-import { HeapGuard } from './heap-guard.js'
+import { HEAP_RESERVE, HeapGuard } from './heap-guard.js'
 import { warmCache, type CacheWarmer } from './cache-warmer.js'
 import { repairDirectory, verifyDirectory, type Damage, type RepairReport } from './repair.js'
 import { join } from 'node:path'
@@ -242,7 +242,7 @@ export class CaskDB extends EventEmitter {
     this.options = Object.freeze(resolveOptions(options))
     this.#fs = options.fs ?? nodeFileSystem
     this.#clock = options.clock ?? systemClock
-    this.#heapGuard = new HeapGuard(this.options.maxHeapRatio, options.heapProbe)
+    this.#heapGuard = new HeapGuard(this.options.maxHeapRatio, options.heapProbe, HEAP_RESERVE + this.options.maxSegmentSize)
   }
 
   get status(): Status {

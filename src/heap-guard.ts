@@ -78,14 +78,22 @@ export function oldGenerationLimit(heapSizeLimit: number, execArgv = process.exe
 export class HeapGuard {
   readonly #ratio: number
   readonly #probe: HeapProbe
+  readonly #reserve: number
   #countdown = 0
   #loadCountdown = LOAD_CHECK_EVERY
   #over = false
 
-  /** `ratio` 1 turns the guard off. */
-  constructor(ratio: number, probe: HeapProbe = v8Heap) {
+  /**
+   * `ratio` 1 turns the guard off. `reserve`: old-generation bytes always kept
+   * free; CaskDB passes HEAP_RESERVE plus maxSegmentSize, because sealing a
+   * segment builds its hint on the heap in the background, between the puts
+   * that sample it (measured: with --max-old-space-size=256 and 64 MiB
+   * segments, a 32 MiB reserve let a seal push the heap over the limit).
+   */
+  constructor(ratio: number, probe: HeapProbe = v8Heap, reserve = HEAP_RESERVE) {
     this.#ratio = ratio
     this.#probe = probe
+    this.#reserve = reserve
   }
 
   /** Throws OUT_OF_MEMORY if `puts` more puts would grow a heap that is already past the ratio. */
@@ -124,7 +132,7 @@ export class HeapGuard {
   }
 
   #isOver(used: number, limit: number): boolean {
-    return used > Math.min(limit * this.#ratio, limit - HEAP_RESERVE)
+    return used > Math.min(limit * this.#ratio, limit - this.#reserve)
   }
 
   #describe(used: number, limit: number): string {
