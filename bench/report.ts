@@ -355,6 +355,7 @@ export function markdown(data: BenchData): string {
     out.push('')
   }
   out.push(...details(s, levelCols))
+  out.push(...cpuSection(s, data.workloads, levelCols, keyvCols))
   const rowsT = targets(s)
   out.push('## Targets (issue #5)', '')
   out.push(
@@ -390,6 +391,33 @@ export function markdown(data: BenchData): string {
     '',
   )
   return out.join('\n')
+}
+
+/**
+ * CPU time per operation, all threads of the process. A store that does part
+ * of its work on other threads (LevelDB's writes and compactions on libuv's
+ * pool, lmdb's commit thread) can finish sooner than its main thread's share
+ * of the work suggests; caskdb does everything on the main thread.
+ */
+function cpuSection(s: Stats, workloads: BenchData['workloads'], levelCols: string[], keyvCols: string[]): string[] {
+  const withCpu = (w: BenchData['workloads'][number], cols: string[]): boolean => cols.some((c) => Number.isFinite(s.extra(w.id, c, 'cpuUsPerOp')))
+  const level = workloads.filter((w) => w.layer === 'level' && withCpu(w, levelCols))
+  const keyv = workloads.filter((w) => w.layer === 'keyv' && withCpu(w, keyvCols))
+  if (level.length === 0 && keyv.length === 0) return []
+  const out: string[] = ['### CPU time per operation', '']
+  out.push(
+    'Process CPU time (user + system, every thread) during the timed loop, divided by the operations done, in µs (median over rounds; lower is better). ' +
+      'Where a store is faster by the clock but not by this figure, it is using the second core: classic-level hands each write to a libuv thread (the memtable insert and the log write run there) and lmdb commits on its own thread; caskdb does all its work on the main thread.',
+    '',
+  )
+  const cell = (w: string, c: string): string => fmtNum(s.extra(w, c, 'cpuUsPerOp'), 'ms')
+  if (level.length > 0) {
+    out.push(table(['workload (µs CPU per op)', ...levelCols.map((c) => SHORT[c]!)], level.map((w) => [w.title, ...levelCols.map((c) => cell(w.id, c))])), '')
+  }
+  if (keyv.length > 0) {
+    out.push(table(['workload (µs CPU per op)', ...keyvCols.map((c) => SHORT[c]!)], keyv.map((w) => [w.title, ...keyvCols.map((c) => cell(w.id, c))])), '')
+  }
+  return out
 }
 
 function details(s: Stats, levelCols: string[]): string[] {

@@ -12,6 +12,18 @@ export interface Timing {
   opsPerSec: number
   /** The time cap ended the loop before n operations. */
   capped: boolean
+  /**
+   * CPU time of the whole process during the loop (user + system, every
+   * thread: libuv's pool and native stores' own threads too), in µs. Less
+   * sensitive to other processes than wall time, and it shows work a store
+   * moves off the main thread (classic-level and lmdb do; caskdb does not).
+   */
+  cpuUs: number
+}
+
+/** CPU µs per operation (`per` operations per loop iteration, e.g. 1000 for batches of 1000). */
+export function cpuPerOp(t: Timing, per = 1): number {
+  return t.ops > 0 ? t.cpuUs / (t.ops * per) : NaN
 }
 
 let onTimed: (() => void) | undefined
@@ -28,13 +40,15 @@ export function timedSection(): void {
   hook?.()
 }
 
-function timing(ops: number, ms: number, n: number): Timing {
-  return { ops, ms, opsPerSec: ms > 0 ? (ops / ms) * 1000 : 0, capped: ops < n }
+function timing(ops: number, ms: number, n: number, cpu: NodeJS.CpuUsage): Timing {
+  const used = process.cpuUsage(cpu)
+  return { ops, ms, opsPerSec: ms > 0 ? (ops / ms) * 1000 : 0, capped: ops < n, cpuUs: used.user + used.system }
 }
 
 /** One operation in flight at a time. */
 export async function serial(n: number, capMs: number, op: (i: number) => Promise<unknown>): Promise<Timing> {
   timedSection()
+  const cpu = process.cpuUsage()
   const start = performance.now()
   const deadline = start + capMs
   let i = 0
@@ -43,12 +57,13 @@ export async function serial(n: number, capMs: number, op: (i: number) => Promis
     i++
     if ((i & 15) === 0 && performance.now() > deadline) break
   }
-  return timing(i, performance.now() - start, n)
+  return timing(i, performance.now() - start, n, cpu)
 }
 
 /** `depth` operations in flight: each finished one starts the next. */
 export async function concurrent(n: number, depth: number, capMs: number, op: (i: number) => Promise<unknown>): Promise<Timing> {
   timedSection()
+  const cpu = process.cpuUsage()
   const start = performance.now()
   const deadline = start + capMs
   let next = 0
@@ -65,12 +80,13 @@ export async function concurrent(n: number, depth: number, capMs: number, op: (i
   const lanes: Promise<void>[] = []
   for (let j = 0; j < depth; j++) lanes.push(lane())
   await Promise.all(lanes)
-  return timing(done, performance.now() - start, n)
+  return timing(done, performance.now() - start, n, cpu)
 }
 
 /** Synchronous operations (getSync). */
 export function syncLoop(n: number, capMs: number, op: (i: number) => unknown): Timing {
   timedSection()
+  const cpu = process.cpuUsage()
   const start = performance.now()
   const deadline = start + capMs
   let i = 0
@@ -79,7 +95,7 @@ export function syncLoop(n: number, capMs: number, op: (i: number) => unknown): 
     i++
     if ((i & 63) === 0 && performance.now() > deadline) break
   }
-  return timing(i, performance.now() - start, n)
+  return timing(i, performance.now() - start, n, cpu)
 }
 
 export function median(values: number[]): number {

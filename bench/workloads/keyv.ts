@@ -1,7 +1,7 @@
 /** Keyv 5 set / get through each storage adapter (small JSON values). */
 import type { Keyv } from 'keyv'
 import { jsonValue, readOrder, seqKey, seqKeys } from '../lib/data.js'
-import { concurrent, serial } from '../lib/measure.js'
+import { concurrent, cpuPerOp, serial } from '../lib/measure.js'
 import { keyvContender } from '../contenders/keyv.js'
 import type { Ctx, Result, Workload } from './types.js'
 
@@ -40,7 +40,7 @@ async function setLoop(ctx: Ctx, depth: number): Promise<Result> {
     await serial(warm.length, 300, (i) => keyv.set(warm[i]!, values[i & 1023]))
     const op = (i: number): Promise<unknown> => keyv.set(keys[i]!, values[i & 1023])
     const t = depth === 1 ? await serial(n, ctx.scale.capMs, op) : await concurrent(n, depth, ctx.scale.capMs, op)
-    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms }
+    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { cpuUsPerOp: cpuPerOp(t) } }
   } finally {
     await keyv.disconnect()
   }
@@ -67,7 +67,7 @@ async function getLoop(ctx: Ctx): Promise<Result> {
     const t = await serial(keys.length, ctx.scale.capMs, async (i) => {
       if ((await keyv.get(keys[i]!)) === undefined) misses++
     })
-    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { misses } }
+    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { misses, cpuUsPerOp: cpuPerOp(t) } }
   } finally {
     await keyv.disconnect()
   }

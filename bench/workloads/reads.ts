@@ -1,7 +1,7 @@
 /** Point reads (async, getSync, skewed, cold, 4 KiB) and ordered scans over prebuilt fixtures. */
 import { performance } from 'node:perf_hooks'
 import { readOrder, seqKey, shuffledKeys } from '../lib/data.js'
-import { concurrent, serial, syncLoop, timedSection } from '../lib/measure.js'
+import { concurrent, cpuPerOp, serial, syncLoop, timedSection } from '../lib/measure.js'
 import { evictPageCache, residentFraction } from '../lib/disk.js'
 import { levelContender, type Store } from '../contenders/level.js'
 import { fixtureSpec } from '../fixtures.js'
@@ -39,7 +39,7 @@ async function getLoop(ctx: Ctx, shape: GetShape): Promise<Result> {
       const t = syncLoop(count, ctx.scale.capMs, (i) => {
         if (get(keys[i]!) === undefined) misses++
       })
-      return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { misses } }
+      return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { misses, cpuUsPerOp: cpuPerOp(t) } }
     }
     const get = store.get
     await serial(warm.length, WARMUP_MS, (i) => get(warm[i]!))
@@ -47,7 +47,7 @@ async function getLoop(ctx: Ctx, shape: GetShape): Promise<Result> {
       if ((await get(keys[i]!)) === undefined) misses++
     }
     const t = shape.depth === 1 ? await serial(count, ctx.scale.capMs, op) : await concurrent(count, shape.depth, ctx.scale.capMs, op)
-    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { misses } }
+    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { misses, cpuUsPerOp: cpuPerOp(t) } }
   } finally {
     await store.close()
   }

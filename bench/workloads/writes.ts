@@ -1,6 +1,6 @@
 /** Puts (1 and 64 in flight, 100 B and 4 KiB values, default and sync: true) and batches. */
 import { seqKey, seqKeys, shuffledKeys, valuePool } from '../lib/data.js'
-import { concurrent, serial } from '../lib/measure.js'
+import { concurrent, cpuPerOp, serial } from '../lib/measure.js'
 import type { PutOp } from '../contenders/level.js'
 import { LEVEL_ALL, LEVEL_PERSISTENT, WARMUP_MS, openEmpty } from './common.js'
 import type { Ctx, Result, Workload } from './types.js'
@@ -28,7 +28,7 @@ async function putLoop(ctx: Ctx, shape: PutShape): Promise<Result> {
     await serial(warmKeys.length, WARMUP_MS, (i) => put(warmKeys[i]!, pool[i & mask]!))
     const op = (i: number): Promise<unknown> => put(keys[i]!, pool[i & mask]!)
     const t = shape.depth === 1 ? await serial(n, ctx.scale.capMs, op) : await concurrent(n, shape.depth, ctx.scale.capMs, op)
-    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms }
+    return { value: t.opsPerSec, unit: 'ops/s', higherIsBetter: true, capped: t.capped, ops: t.ops, ms: t.ms, extra: { cpuUsPerOp: cpuPerOp(t) } }
   } finally {
     await store.close()
   }
@@ -73,6 +73,7 @@ async function batchLoop(ctx: Ctx): Promise<Result> {
       capped: t.capped,
       ops: t.ops * size,
       ms: t.ms,
+      extra: { cpuUsPerOp: cpuPerOp(t, size) },
     }
   } finally {
     await store.close()
