@@ -18,6 +18,17 @@ export const SLICE_MS = 0.25
 /** Work units between clock reads: a read costs ~30 ns, a unit (one record, an index lookup) ~300 ns. */
 const CHECK_EVERY = 64
 
+/**
+ * When the rest of the process keeps the event loop busy for long turns (a
+ * bulk load gets one turn per `db.batch` call, 100 ms and more), a slice of
+ * 0.25 ms per turn would stretch a second of background work (a seal) over
+ * minutes, and seals would queue up behind the load. So a slice is at least
+ * this fraction of the turn just waited for: background work gets at least
+ * 1/5 of the thread, and never adds more than a quarter to anyone's wait. With
+ * short turns (a put loop yielding every millisecond or two) SLICE_MS rules.
+ */
+export const TURN_SHARE = 0.25
+
 export class TimeSlicer {
   readonly sliceMs: number
   #deadline: number
@@ -43,10 +54,34 @@ export class TimeSlicer {
 
   /** Waits for one turn of the event loop (after pending I/O callbacks and timers) and starts a new slice. */
   async pause(): Promise<void> {
+    const start = performance.now()
     await new Promise<void>((resolve) => setImmediate(resolve))
     this.pauses++
     this.#units = 0
-    this.#deadline = performance.now() + this.sliceMs
+    const now = performance.now()
+    this.#deadline = now + Math.max(this.sliceMs, (now - start) * TURN_SHARE)
+  }
+}
+
+/**
+ * Work written as a generator that yields, every few hundred items, the work
+ * units (see tick) it did since its last yield. runSliced runs it a slice at a
+ * time; runToEnd runs it in one go (for callers that cannot wait).
+ */
+export type SlicedWork<T> = Generator<number, T, void>
+
+export async function runSliced<T>(work: SlicedWork<T>, slicer: TimeSlicer): Promise<T> {
+  for (;;) {
+    const step = work.next()
+    if (step.done === true) return step.value
+    if (slicer.tick(step.value)) await slicer.pause()
+  }
+}
+
+export function runToEnd<T>(work: SlicedWork<T>): T {
+  for (;;) {
+    const step = work.next()
+    if (step.done === true) return step.value
   }
 }
 

@@ -24,7 +24,7 @@
 import { TMP_SUFFIX, type Segment } from '../log/segment.js'
 import { publishHint } from '../log/seal.js'
 import { RecordType } from '../format/record.js'
-import type { HintEntry } from '../format/hint.js'
+import { HintEntries } from '../format/hint.js'
 import { newEntry } from '../index/ordered-index.js'
 import { ioError } from '../errors.js'
 import type { StoreCore } from '../core.js'
@@ -45,7 +45,8 @@ interface Moved {
   key: string
   from: number
   fromOffset: number
-  entry: HintEntry
+  /** The record's entry in Copied.hintEntries (its place in the output). */
+  entry: number
 }
 
 interface Dropped {
@@ -57,7 +58,8 @@ interface Dropped {
 /** What the copy phase produced: the unpublished output and what the index switch needs. */
 interface Copied {
   output: Segment | undefined
-  hintEntries: HintEntry[]
+  /** The output's hint entries, in key order (no object or Buffer per record). */
+  hintEntries: HintEntries
   moved: Moved[]
   dropped: Dropped[]
 }
@@ -83,7 +85,7 @@ export async function compactSegments(
   const inputBytes = inputs.reduce((n, s) => n + s.size, 0)
   const slicer = new TimeSlicer()
 
-  const copied: Copied = { output: undefined, hintEntries: [], moved: [], dropped: [] }
+  const copied: Copied = { output: undefined, hintEntries: new HintEntries(), moved: [], dropped: [] }
   try {
     await copyLive(core, inputs, minSeqOutside, slicer, shouldStop, copied)
     if (shouldStop()) throw new CompactionAborted()
@@ -95,7 +97,7 @@ export async function compactSegments(
       } catch (err) {
         throw ioError(`syncing ${out.dataPath}${TMP_SUFFIX}`, err)
       }
-      await publishHint(core, out, [...inputIds], copied.hintEntries)
+      await publishHint(core, out, [...inputIds], copied.hintEntries, slicer)
       try {
         await core.fs.rename(out.dataPath + TMP_SUFFIX, out.dataPath)
         await core.fs.fsyncDir(core.dir)
@@ -114,10 +116,12 @@ export async function compactSegments(
   if (out !== undefined) {
     out.sealed = true
     core.segments.set(out.id, out)
+    const nums = copied.hintEntries.nums
     for (const m of copied.moved) {
-      const e = m.entry
-      if (!core.index.replaceIf(m.key, m.from, m.fromOffset, out.id, e.offset, e.size, e.expires, e.seq)) {
-        out.dead += e.size // overwritten while we copied
+      const b = 5 * m.entry
+      const size = nums[b + 4]!
+      if (!core.index.replaceIf(m.key, m.from, m.fromOffset, out.id, nums[b + 3]!, size, nums[b + 2]!, nums[b + 1]!)) {
+        out.dead += size // overwritten while we copied
       }
       if (slicer.tick()) await slicer.pause()
     }
@@ -179,8 +183,8 @@ async function copyLive(
       into.output = core.createSegment(true)
       copier = new RecordCopier(core, into.output)
     }
-    const entry: HintEntry = { type, seq, expires, offset: copier.add(input, offset, size, type, seq), size, key: Buffer.from(key, 'latin1') }
-    into.hintEntries.push(entry)
+    const entry = into.hintEntries.count
+    into.hintEntries.addLatin1(type, seq, expires, copier.add(input, offset, size, type, seq), size, key)
     copier.out.noteSeq(seq)
     if (type === RecordType.PUT) into.moved.push({ key, from: input.id, fromOffset: offset, entry })
   }
