@@ -22,22 +22,27 @@ const CHECK_EVERY = 64
  * When the rest of the process keeps the event loop busy for long turns (a
  * bulk load gets one turn per `db.batch` call, 100 ms and more), a slice of
  * 0.25 ms per turn would stretch a second of background work (a seal) over
- * minutes, and seals would queue up behind the load. So a slice is at least
- * this fraction of the turn just waited for: background work gets at least
- * 1/5 of the thread, and never adds more than a quarter to anyone's wait. With
- * short turns (a put loop yielding every millisecond or two) SLICE_MS rules.
+ * minutes, and seals would queue up behind the load. So after a turn of at
+ * least LONG_TURN_MS, the next slice is TURN_SHARE of that turn: background
+ * work gets at least 1/5 of the thread and adds at most a quarter to anyone's
+ * wait, which is already that long. Shorter turns (a put loop yielding every
+ * millisecond or two) get SLICE_MS slices, so puts keep ~80 % of the thread.
  */
 export const TURN_SHARE = 0.25
+const LONG_TURN_MS = 10
 
 export class TimeSlicer {
   readonly sliceMs: number
+  readonly turnShare: number
   #deadline: number
   #units = 0
   /** Turns of the event loop waited for so far (for tests and stats). */
   pauses = 0
 
-  constructor(sliceMs = SLICE_MS) {
+  /** `new TimeSlicer(0, 0)` pauses at every clock check (every 64 units): deterministic, for tests. */
+  constructor(sliceMs = SLICE_MS, turnShare = TURN_SHARE) {
     this.sliceMs = sliceMs
+    this.turnShare = turnShare
     this.#deadline = performance.now() + sliceMs
   }
 
@@ -59,7 +64,8 @@ export class TimeSlicer {
     this.pauses++
     this.#units = 0
     const now = performance.now()
-    this.#deadline = now + Math.max(this.sliceMs, (now - start) * TURN_SHARE)
+    const turn = now - start
+    this.#deadline = now + (turn >= LONG_TURN_MS ? Math.max(this.sliceMs, turn * this.turnShare) : this.sliceMs)
   }
 }
 

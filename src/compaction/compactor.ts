@@ -75,6 +75,8 @@ export async function compactSegments(
   /** Makes every write so far durable: records that supersede the dropped ones must not be lost to a power cut. */
   syncLog: () => Promise<void>,
   shouldStop: () => boolean,
+  /** Paces every loop of the step (time-slice.ts); injectable for tests. */
+  slicer = new TimeSlicer(),
 ): Promise<CompactionStep> {
   const inputIds = new Set(inputs.map((s) => s.id))
   let minSeqOutside = Number.POSITIVE_INFINITY
@@ -83,7 +85,6 @@ export async function compactSegments(
   }
   if (core.active.minSeq === Number.POSITIVE_INFINITY) minSeqOutside = Math.min(minSeqOutside, core.seq + 1)
   const inputBytes = inputs.reduce((n, s) => n + s.size, 0)
-  const slicer = new TimeSlicer()
 
   const copied: Copied = { output: undefined, hintEntries: new HintEntries(), moved: [], dropped: [] }
   try {
