@@ -80,6 +80,11 @@ export function keyFromIndex(key: string): Buffer {
   return Buffer.from(key, 'latin1')
 }
 
+/** An index key as the UTF-8 string it encodes; an ASCII key is its own string (no copy). */
+export function keyString(key: string): string {
+  return isAscii(key) ? key : Buffer.from(key, 'latin1').toString('utf8')
+}
+
 /** A range bound given as bytes or string, converted to the index's latin1 form. */
 export function boundKey(bound: unknown, name: string): string | undefined {
   if (bound === undefined || bound === null) return undefined

@@ -18,7 +18,7 @@ import { parseSegmentFileName, type Segment } from './log/segment.js'
 import { WritePath, type Op } from './write-path.js'
 import { RecordType } from './format/record.js'
 import { indexKey, keyBytes, lookupKey, valueBytes } from './bytes.js'
-import { CaskIterator, normalizeLimit, type IteratorOptions, type RangeOptions } from './iterator.js'
+import { CaskIterator, normalizeLimit, type AnyIterator, type Format, type Formatted, type IteratorOptions, type RangeOptions } from './iterator.js'
 import { Snapshot } from './snapshot.js'
 import { TaskQueue } from './task-queue.js'
 import { pickSegments } from './compaction/policy.js'
@@ -161,7 +161,7 @@ export class CaskDB extends EventEmitter {
   #lock: DirectoryLock | undefined
   #tasks = new TaskQueue()
   #timers: Timer[] = []
-  #iterators = new Set<CaskIterator>()
+  #iterators = new Set<AnyIterator>()
   #snapshots = new Set<Snapshot>()
   #recovery: RecoveryReport | undefined
   #opening: Promise<void> | undefined
@@ -496,7 +496,9 @@ export class CaskDB extends EventEmitter {
     return entry.expires
   }
 
-  iterator(options: IteratorOptions = {}): CaskIterator {
+  iterator<KF extends Format = 'buffer', VF extends Format = 'buffer'>(
+    options: IteratorOptions<KF, VF> = {},
+  ): CaskIterator<Formatted<KF>, Formatted<VF>> {
     const core = this.#live()
     if (options === null || typeof options !== 'object') throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'iterator options must be an object')
     checkFlag(options.reverse, 'reverse')
@@ -505,7 +507,7 @@ export class CaskDB extends EventEmitter {
     if (options.snapshot !== undefined && !(options.snapshot instanceof Snapshot)) {
       throw new CaskError(ErrorCodes.INVALID_ARGUMENT, 'snapshot must come from db.snapshot()')
     }
-    const it = new CaskIterator(core, options, (closed) => this.#iterators.delete(closed))
+    const it = new CaskIterator<Formatted<KF>, Formatted<VF>>(core, options, (closed) => this.#iterators.delete(closed))
     this.#iterators.add(it)
     return it
   }

@@ -23,7 +23,7 @@ export type {
   WriteOptions,
 } from './db.js'
 export { CaskIterator } from './iterator.js'
-export type { Entry, IteratorOptions, RangeOptions } from './iterator.js'
+export type { Entry, Format, Formatted, IteratorOptions, RangeOptions } from './iterator.js'
 export { Snapshot } from './snapshot.js'
 export { CaskError, ErrorCodes, isCaskError } from './errors.js'
 export type { ErrorCode } from './errors.js'

@@ -20,6 +20,19 @@ export function fromBuffer(format: unknown): FromBuffer {
   return asBuffer
 }
 
+export type FromEngine = (out: Buffer | string) => Native
+
+const asIs: FromEngine = (out) => out
+
+/**
+ * The converter for what an engine iterator hands out: it was asked for
+ * strings where the format is 'utf8' (see the adapter's iterator options), so
+ * those pass as they are; Buffers are converted as `fromBuffer` does.
+ */
+export function fromEngine(format: unknown): FromEngine {
+  return format === 'utf8' ? asIs : (fromBuffer(format) as FromEngine)
+}
+
 export function convert(buf: Buffer | undefined, format: unknown): Native | undefined {
   return buf === undefined ? undefined : fromBuffer(format)(buf)
 }

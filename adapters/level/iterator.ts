@@ -3,16 +3,19 @@
  * database synchronously when `db.iterator()` / `keys()` / `values()` is
  * called, so it captures its read view (implicit snapshot) at that moment, or
  * reads from the explicit snapshot it was given. Range, `reverse`, `limit`
- * and `seek()` are the engine's; these classes only convert the engine's
- * Buffers to the requested format and map errors.
+ * and `seek()` are the engine's, and so is UTF-8 decoding (the engine decodes
+ * straight from its index and cache); these classes only convert Buffers to
+ * the other requested formats and map errors.
  *
  * abstract-level keeps entry, key and value iterators as separate classes,
  * so each one implements `_next`, `_nextv`, `_all`, `_seek` and `_close`.
  */
 import { AbstractIterator, AbstractKeyIterator, AbstractValueIterator } from 'abstract-level'
-import type { CaskIterator, Entry } from '../../src/iterator.js'
+import type { AnyIterator, Entry as EngineEntry } from '../../src/iterator.js'
 import { mapErrors, toLevelError } from './errors.js'
-import { fromBuffer, type FromBuffer, type Native } from './formats.js'
+import { fromEngine, type FromEngine, type Native } from './formats.js'
+
+type Entry = EngineEntry<Buffer | string, Buffer | string>
 
 /** The options abstract-level hands to `_iterator` / `_keys` / `_values` (range already encoded). */
 export interface PrivateIteratorOptions {
@@ -36,16 +39,16 @@ type Db = object
 type Pair = [Native | undefined, Native | undefined]
 
 export class CaskLevelIterator extends AbstractIterator<Db, Native, Native> {
-  readonly #it: CaskIterator
-  readonly #key: FromBuffer
-  readonly #value: FromBuffer
+  readonly #it: AnyIterator
+  readonly #key: FromEngine
+  readonly #value: FromEngine
 
   /** @internal Use `db.iterator()`. */
-  constructor(db: Db, options: PrivateIteratorOptions, it: CaskIterator) {
+  constructor(db: Db, options: PrivateIteratorOptions, it: AnyIterator) {
     super(db, options as never) // the typings only cover the public options
     this.#it = it
-    this.#key = fromBuffer(options.keyEncoding)
-    this.#value = fromBuffer(options.valueEncoding)
+    this.#key = fromEngine(options.keyEncoding)
+    this.#value = fromEngine(options.valueEncoding)
   }
 
   /** Converts in place: the engine hands out a fresh array per entry. */
@@ -99,14 +102,14 @@ export class CaskLevelIterator extends AbstractIterator<Db, Native, Native> {
 }
 
 export class CaskLevelKeyIterator extends AbstractKeyIterator<Db, Native> {
-  readonly #it: CaskIterator
-  readonly #key: FromBuffer
+  readonly #it: AnyIterator
+  readonly #key: FromEngine
 
   /** @internal Use `db.keys()`. */
-  constructor(db: Db, options: PrivateIteratorOptions, it: CaskIterator) {
+  constructor(db: Db, options: PrivateIteratorOptions, it: AnyIterator) {
     super(db, options as never) // the typings only cover the public options
     this.#it = it
-    this.#key = fromBuffer(options.keyEncoding)
+    this.#key = fromEngine(options.keyEncoding)
   }
 
   async _next(): Promise<Native | undefined> {
@@ -150,14 +153,14 @@ export class CaskLevelKeyIterator extends AbstractKeyIterator<Db, Native> {
 }
 
 export class CaskLevelValueIterator extends AbstractValueIterator<Db, Native, Native> {
-  readonly #it: CaskIterator
-  readonly #value: FromBuffer
+  readonly #it: AnyIterator
+  readonly #value: FromEngine
 
   /** @internal Use `db.values()`. */
-  constructor(db: Db, options: PrivateIteratorOptions, it: CaskIterator) {
+  constructor(db: Db, options: PrivateIteratorOptions, it: AnyIterator) {
     super(db, options as never) // the typings only cover the public options
     this.#it = it
-    this.#value = fromBuffer(options.valueEncoding)
+    this.#value = fromEngine(options.valueEncoding)
   }
 
   async _next(): Promise<Native | undefined> {

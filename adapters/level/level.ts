@@ -22,7 +22,7 @@ import type {
   AbstractPutOptions,
 } from 'abstract-level'
 import { CaskDB, type BatchOperation, type CompactionResult, type ReadOptions, type Stats } from '../../src/db.js'
-import type { CaskIterator, IteratorOptions } from '../../src/iterator.js'
+import type { AnyIterator, Format, IteratorOptions } from '../../src/iterator.js'
 import type { Snapshot } from '../../src/snapshot.js'
 import type { RepairReport } from '../../src/repair.js'
 import { DEFAULTS, type CaskOptions } from '../../src/options.js'
@@ -357,8 +357,16 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
     return db.hasMany(keys, this.#readOptions(options)).catch((err) => Promise.reject(toLevelError(err)))
   }
 
-  #iteratorOptions(options: PrivateIteratorOptions, keys: boolean, values: boolean): IteratorOptions {
-    const it: IteratorOptions = { reverse: options.reverse === true, limit: options.limit, keys, values }
+  #iteratorOptions(options: PrivateIteratorOptions, keys: boolean, values: boolean): IteratorOptions<Format, Format> {
+    const it: IteratorOptions<Format, Format> = {
+      reverse: options.reverse === true,
+      limit: options.limit,
+      keys,
+      values,
+      // The engine decodes UTF-8 itself: no Buffer per key, no copy per value.
+      keyFormat: options.keyEncoding === 'utf8' ? 'utf8' : 'buffer',
+      valueFormat: options.valueEncoding === 'utf8' ? 'utf8' : 'buffer',
+    }
     if (options.gt != null) it.gt = options.gt
     if (options.gte != null) it.gte = options.gte
     if (options.lt != null) it.lt = options.lt
@@ -367,7 +375,7 @@ export class CaskLevel<KDefault = string, VDefault = string> extends AbstractLev
     return it
   }
 
-  #engineIterator(options: PrivateIteratorOptions, keys: boolean, values: boolean): CaskIterator {
+  #engineIterator(options: PrivateIteratorOptions, keys: boolean, values: boolean): AnyIterator {
     const db = this.#engine()
     return mapErrors(() => db.iterator(this.#iteratorOptions(options, keys, values)))
   }
