@@ -237,6 +237,44 @@ async function fsyncFloor(ctx: Ctx): Promise<Result> {
   }
 }
 
+/**
+ * The least a put acknowledged "handed to the OS" costs: one write system call
+ * of a record-sized buffer, each awaited like a put (a resolved promise), no
+ * fsync. Nothing that makes that system call per acknowledged write can go
+ * faster than this, whatever its own code costs.
+ */
+async function writeFloor(ctx: Ctx): Promise<Result> {
+  const fd = openSync(join(ctx.dir, 'floor.bin'), 'w')
+  const buf = Buffer.alloc(145, 7)
+  const start = performance.now()
+  const cpu = process.cpuUsage()
+  let pos = 0
+  let ops = 0
+  try {
+    while (performance.now() - start < ctx.scale.capMs) {
+      for (let i = 0; i < 64; i++) {
+        writeSync(fd, buf, 0, buf.length, pos)
+        await Promise.resolve()
+        pos += buf.length
+      }
+      ops += 64
+    }
+  } finally {
+    closeSync(fd)
+  }
+  const ms = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  const meanUs = (ms * 1000) / ops
+  return {
+    value: (ops / ms) * 1000,
+    unit: 'ops/s',
+    higherIsBetter: true,
+    ops,
+    ms,
+    extra: { meanUs, cpuUsPerOp: (used.user + used.system) / ops },
+  }
+}
+
 export const maintenanceWorkloads: Workload[] = [
   {
     id: 'overwrite',
@@ -313,5 +351,16 @@ export const maintenanceWorkloads: Workload[] = [
     contenders: ['machine'],
     quick: true,
     run: fsyncFloor,
+  },
+  {
+    id: 'write_floor',
+    title: 'machine: one 145-byte append (write system call, no fsync) at a time, each awaited',
+    layer: 'machine',
+    unit: 'ops/s',
+    higherIsBetter: true,
+    mode: 'default',
+    contenders: ['machine'],
+    quick: true,
+    run: writeFloor,
   },
 ]
