@@ -18,6 +18,11 @@
  *   0x02  anything else, `node:v8` serialize (raw objects when Keyv serialization is off)
  *
  * Other leading bytes are reserved for later formats.
+ *
+ * Record keys reach the engine as a Buffer, or, on the hot paths, as a string
+ * whose UTF-8 bytes are exactly those of the Buffer (see `Partition.head`):
+ * the engine takes string keys as UTF-8, and looks up an all-ASCII string key
+ * without making a Buffer for it.
  */
 import { deserialize, serialize } from 'node:v8'
 import { CaskError, ErrorCodes } from '../../src/errors.js'
@@ -47,6 +52,21 @@ export function namespacePrefix(namespace: string | undefined): Buffer {
   }
   header.push(n)
   return Buffer.concat([Buffer.from(header), ns])
+}
+
+/** A record key as handed to the engine: the bytes, or a string whose UTF-8 encoding is those bytes. */
+export type RecordKey = Buffer | string
+
+/**
+ * The namespace prefix as a string whose UTF-8 bytes are the prefix, when
+ * every byte of the prefix is ASCII (a namespace of ASCII characters, shorter
+ * than 128 bytes); else undefined. `head + key` then encodes exactly as
+ * `encodeKey(prefix, key)` does: an ASCII char is its own one UTF-8 byte, and
+ * no surrogate pair can span the boundary.
+ */
+export function prefixHead(prefix: Buffer): string | undefined {
+  for (let i = 0; i < prefix.length; i++) if (prefix[i]! > 0x7f) return undefined
+  return prefix.toString('latin1')
 }
 
 /** `[gte, lt)` bounds covering exactly the keys that start with `prefix`. */

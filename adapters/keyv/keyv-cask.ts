@@ -19,8 +19,17 @@
 import { EventEmitter } from 'node:events'
 import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
 import type { CaskDB } from '../../src/db.js'
-import { assertArray, encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
-import { normalizeNamespace } from './codec.js'
+import {
+  assertArray,
+  keyString,
+  PartitionedStore,
+  recordKey,
+  resolveOptions,
+  type Expiry,
+  type KeyvCaskOptions,
+  type LocationOrOptions,
+} from './store.js'
+import { normalizeNamespace, type RecordKey } from './codec.js'
 
 /** `opts` as Keyv 5 sees it: the options given, plus the dialect that unlocks iteration. */
 export type KeyvCaskOpts = KeyvCaskOptions & { dialect: 'sqlite'; [name: string]: unknown }
@@ -38,6 +47,8 @@ function expiryFromTtl(ttl: unknown, now: number): Expiry {
   // A negative ttl is a deadline already past: the write deletes (Keyv would report it expired anyway).
   return now + ttl
 }
+
+const resolveTrue = (): true => true
 
 export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
   /** Keyv 5 reads `opts.dialect` (and the test suite assigns `opts.deserialize`). */
@@ -65,18 +76,27 @@ export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
   }
 
   /** Record key: strips Keyv's `${namespace}:` prefix and files the key under the current namespace. */
-  #key(key: unknown): Buffer {
-    const ns = normalizeNamespace(this.namespace)
-    let k = keyString(key)
+  #key(key: unknown): RecordKey {
+    const partition = this.#store.partition(this.namespace)
+    const ns = partition.namespace
+    let k = typeof key === 'string' ? key : keyString(key)
     if (ns !== undefined && k.length > ns.length && k.charCodeAt(ns.length) === 58 && k.startsWith(ns)) {
       k = k.slice(ns.length + 1)
     }
-    return encodeKey(this.#store.prefix(ns), k)
+    return recordKey(partition, k)
   }
 
-  /** The stored value (Keyv's serialized string, or whatever was set), or undefined. */
-  async get<Value = unknown>(key: string): Promise<StoredData<Value> | undefined> {
-    return (await this.#store.get(this.#key(key))) as StoredData<Value> | undefined
+  /**
+   * The stored value (Keyv's serialized string, or whatever was set), or undefined.
+   * Not `async`: the read is synchronous once the engine is open, and the
+   * promise returned is already settled (one turn for the caller's `await`).
+   */
+  get<Value = unknown>(key: string): Promise<StoredData<Value> | undefined> {
+    try {
+      return this.#store.get(this.#key(key)) as Promise<StoredData<Value> | undefined>
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Values aligned with `keys`, undefined where missing or expired. */
@@ -86,9 +106,13 @@ export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
   }
 
   /** Resolves `true` once the write is handed to the OS (or synced, with `sync: true`). */
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    await this.#store.put(this.#key(key), value, expiryFromTtl(ttl, this.#store.now()))
-    return true
+  set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    try {
+      const expires = ttl === undefined ? undefined : expiryFromTtl(ttl, this.#store.now())
+      return this.#store.put(this.#key(key), value, expires).then(resolveTrue)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Atomic: all entries are written or none. Resolves one `true` per entry (Keyv 5 returns it from `keyv.setMany`). */

@@ -17,8 +17,17 @@
  */
 import { EventEmitter } from 'node:events'
 import type { CaskDB } from '../../src/db.js'
-import { normalizeNamespace } from './codec.js'
-import { assertArray, encodeKey, keyString, PartitionedStore, resolveOptions, type Expiry, type KeyvCaskOptions, type LocationOrOptions } from './store.js'
+import { normalizeNamespace, type RecordKey } from './codec.js'
+import {
+  assertArray,
+  keyString,
+  PartitionedStore,
+  recordKey,
+  resolveOptions,
+  type Expiry,
+  type KeyvCaskOptions,
+  type LocationOrOptions,
+} from './store.js'
 
 const STORAGE_METHODS = [
   'get',
@@ -65,11 +74,16 @@ function expiry(expires: unknown): Expiry {
   return expires
 }
 
+/**
+ * Every storage method here returns a promise (or is an async generator), so
+ * each is declared `async`, also those not written with the `async` keyword
+ * (`get` and `set` skip the extra promise an async function would add).
+ */
 function methodType(fn: unknown): MethodType {
-  if (typeof fn !== 'function') return 'none'
-  const name = (fn as { constructor?: { name?: string } }).constructor?.name
-  return name === 'AsyncFunction' || name === 'AsyncGeneratorFunction' ? 'async' : 'sync'
+  return typeof fn === 'function' ? 'async' : 'none'
 }
+
+const resolveTrue = (): true => true
 
 export class KeyvCaskV6 extends EventEmitter {
   /** Scopes every operation; Keyv 6 sets it when the Keyv has a namespace. `undefined` is a partition of its own. */
@@ -111,13 +125,17 @@ export class KeyvCaskV6 extends EventEmitter {
     return true
   }
 
-  #key(key: unknown): Buffer {
-    return encodeKey(this.#store.prefix(this.namespace), keyString(key))
+  #key(key: unknown): RecordKey {
+    return recordKey(this.#store.partition(this.namespace), typeof key === 'string' ? key : keyString(key))
   }
 
-  /** The stored value, or undefined if missing or expired. */
-  async get<Value = unknown>(key: string): Promise<KeyvCaskV6GetResult<Value>> {
-    return (await this.#store.get(this.#key(key))) as KeyvCaskV6GetResult<Value>
+  /** The stored value, or undefined if missing or expired. (Not `async`: see `KeyvCask.get`.) */
+  get<Value = unknown>(key: string): Promise<KeyvCaskV6GetResult<Value>> {
+    try {
+      return this.#store.get(this.#key(key)) as Promise<KeyvCaskV6GetResult<Value>>
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Values aligned with `keys`, undefined where missing or expired. */
@@ -131,9 +149,12 @@ export class KeyvCaskV6 extends EventEmitter {
    * already past deletes the key. Resolves `true` once the write is handed to
    * the OS (or synced, with `sync: true`).
    */
-  async set(key: string, value: unknown, expires?: number): Promise<boolean> {
-    await this.#store.put(this.#key(key), value, expiry(expires))
-    return true
+  set(key: string, value: unknown, expires?: number): Promise<boolean> {
+    try {
+      return this.#store.put(this.#key(key), value, expiry(expires)).then(resolveTrue)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Atomic: all entries are written or none. */

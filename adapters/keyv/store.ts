@@ -3,11 +3,22 @@
  * opaque values, native expiry, the optional expiry sweep and disconnect.
  * The facades only map their major's calling conventions onto it.
  */
-import type { CaskDB, BatchOperation } from '../../src/db.js'
+import type { CaskDB, BatchOperation, PutOptions, WriteOptions } from '../../src/db.js'
 import { CaskError, ErrorCodes } from '../../src/errors.js'
 import type { CaskOptions } from '../../src/options.js'
 import type { Timer } from '../../src/clock.js'
-import { decodeKey, decodeValue, encodeKey, encodeValue, keyString, namespacePrefix, normalizeNamespace, prefixRange } from './codec.js'
+import {
+  decodeKey,
+  decodeValue,
+  encodeKey,
+  encodeValue,
+  keyString,
+  namespacePrefix,
+  normalizeNamespace,
+  prefixHead,
+  prefixRange,
+  type RecordKey,
+} from './codec.js'
 import { acquireEngine, pickEngineOptions, type EngineLease } from './shared-engine.js'
 
 /** Options of both adapters: where the database lives, engine options, and adapter options. */
@@ -37,6 +48,26 @@ export type LocationOrOptions = string | KeyvCaskOptions
 
 /** Absolute expiry for a write: a time in ms, none, or "already elapsed" (the write deletes). */
 export type Expiry = number | undefined
+
+/** One namespace's key space: its record-key prefix, as bytes and (when ASCII) as a string. */
+export interface Partition {
+  /** The normalized namespace (undefined: no namespace). */
+  readonly namespace: string | undefined
+  readonly prefix: Buffer
+  /** The prefix as a string with the same UTF-8 bytes, or undefined if the prefix has non-ASCII bytes. */
+  readonly head: string | undefined
+}
+
+function makePartition(namespace: string | undefined): Partition {
+  const prefix = namespacePrefix(namespace)
+  return { namespace, prefix, head: prefixHead(prefix) }
+}
+
+/** Record key of `key` (a string) in `partition`: a string when the prefix allows it, else bytes. */
+export function recordKey(partition: Partition, key: string): RecordKey {
+  const head = partition.head
+  return head !== undefined ? head + key : encodeKey(partition.prefix, key)
+}
 
 export interface PutEntry {
   key: unknown
@@ -81,8 +112,11 @@ export class PartitionedStore {
   #disconnected: Promise<void> | undefined
   /** Same time source as the engine's expiry checks. */
   readonly now: () => number
-  #cachedNamespace: string | undefined
-  #cachedPrefix = namespacePrefix(undefined)
+  /** The last partition asked for, by the namespace value it was asked for (Keyv rarely changes it). */
+  #lastNamespace: unknown = undefined
+  #lastPartition: Partition = makePartition(undefined)
+  /** Options for writes without expiry: undefined unless `sync` was given (an options object costs the engine checks). */
+  readonly #plainWrite: WriteOptions | undefined
 
   constructor(options: KeyvCaskOptions, emitError: (err: unknown) => boolean) {
     const interval = checkInterval('clearExpiredInterval', options.clearExpiredInterval, 1)
@@ -91,6 +125,7 @@ export class PartitionedStore {
       throw new CaskError(ErrorCodes.INVALID_OPTION, 'caskdb/keyv: sync must be a boolean')
     }
     this.#sync = options.sync
+    this.#plainWrite = options.sync === undefined ? undefined : { sync: options.sync }
     this.#emitError = emitError
     this.#lease = acquireEngine(options.location, pickEngineOptions(options as unknown as Record<string, unknown>), emitError)
     this.location = this.#lease.location
@@ -137,50 +172,94 @@ export class PartitionedStore {
     return this.#sync === undefined ? {} : { sync: this.#sync }
   }
 
-  /** Key bytes every record of `namespace` starts with. */
-  prefix(namespace: unknown): Buffer {
+  /** The key space of `namespace` (undefined, null and '' are "no namespace"). */
+  partition(namespace: unknown): Partition {
+    if (namespace === this.#lastNamespace) return this.#lastPartition
     const ns = normalizeNamespace(namespace)
-    if (ns !== this.#cachedNamespace) {
-      this.#cachedPrefix = namespacePrefix(ns)
-      this.#cachedNamespace = ns
-    }
-    return this.#cachedPrefix
+    const partition = ns === this.#lastPartition.namespace ? this.#lastPartition : makePartition(ns)
+    this.#lastNamespace = namespace
+    this.#lastPartition = partition
+    return partition
   }
 
-  async get(recordKey: Buffer): Promise<unknown> {
+  /** Key bytes every record of `namespace` starts with. */
+  prefix(namespace: unknown): Buffer {
+    return this.partition(namespace).prefix
+  }
+
+  /**
+   * The stored value, or undefined. Not `async`: once the engine is open the
+   * read is synchronous (engine `getSync`), and the promise handed back is
+   * already settled, so the caller's `await` is the only turn it costs.
+   */
+  get(recordKey: RecordKey): Promise<unknown> {
+    const db = this.#lease.db
+    if (db === undefined) return this.#getLater(recordKey)
+    try {
+      const stored = db.getSync(recordKey)
+      return Promise.resolve(stored === undefined ? undefined : decodeValue(stored))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** `get` while the engine opens (or after disconnect, which rejects). */
+  async #getLater(recordKey: RecordKey): Promise<unknown> {
     const db = await this.engine()
     const stored = db.getSync(recordKey)
     return stored === undefined ? undefined : decodeValue(stored)
   }
 
-  async getMany(recordKeys: Buffer[]): Promise<unknown[]> {
+  async getMany(recordKeys: RecordKey[]): Promise<unknown[]> {
     const db = await this.engine()
     const stored = await db.getMany(recordKeys)
     return stored.map((v) => (v === undefined ? undefined : decodeValue(v)))
   }
 
-  async has(recordKey: Buffer): Promise<boolean> {
+  async has(recordKey: RecordKey): Promise<boolean> {
     const db = await this.engine()
     return db.hasSync(recordKey)
   }
 
-  async hasMany(recordKeys: Buffer[]): Promise<boolean[]> {
+  async hasMany(recordKeys: RecordKey[]): Promise<boolean[]> {
     const db = await this.engine()
     return db.hasMany(recordKeys)
   }
 
-  async put(recordKey: Buffer, value: unknown, expires: Expiry): Promise<void> {
+  /**
+   * Resolves once the engine's put does (handed to the OS, or synced with
+   * `sync: true`). Not `async`, for the same reason as `get`: the engine's own
+   * promise is returned as it is. Invalid values reject.
+   */
+  put(recordKey: RecordKey, value: unknown, expires: Expiry): Promise<void> {
+    const db = this.#lease.db
+    if (db === undefined) return this.#putLater(recordKey, value, expires)
+    try {
+      const bytes = encodeValue(value)
+      if (expires === undefined) return db.put(recordKey, bytes, this.#plainWrite)
+      return this.#putExpiring(db, recordKey, bytes, expires)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  #putExpiring(db: CaskDB, recordKey: RecordKey, bytes: Buffer, expires: number): Promise<void> {
+    // An elapsed deadline must not leave a live value behind: the write deletes.
+    if (expires <= this.now()) return db.del(recordKey, this.#plainWrite)
+    const options: PutOptions = this.#sync === undefined ? { expires } : { sync: this.#sync, expires }
+    return db.put(recordKey, bytes, options)
+  }
+
+  /** `put` while the engine opens (or after disconnect, which rejects). */
+  async #putLater(recordKey: RecordKey, value: unknown, expires: Expiry): Promise<void> {
     const bytes = encodeValue(value)
     const db = await this.engine()
-    const options = this.#writeOptions
-    if (expires === undefined) return db.put(recordKey, bytes, options)
-    // An elapsed deadline must not leave a live value behind: the write deletes.
-    if (expires <= this.now()) return db.del(recordKey, options)
-    return db.put(recordKey, bytes, { ...options, expires })
+    if (expires === undefined) return db.put(recordKey, bytes, this.#plainWrite)
+    return this.#putExpiring(db, recordKey, bytes, expires)
   }
 
   /** Writes every entry or none (one engine batch). */
-  async putMany(entries: { recordKey: Buffer; value: unknown; expires: Expiry }[]): Promise<void> {
+  async putMany(entries: { recordKey: RecordKey; value: unknown; expires: Expiry }[]): Promise<void> {
     const ops: BatchOperation[] = entries.map(({ recordKey, value, expires }) => {
       const bytes = encodeValue(value)
       return expires === undefined
@@ -198,7 +277,7 @@ export class PartitionedStore {
   }
 
   /** Deletes the key; true if it was there (and not expired). */
-  async delete(recordKey: Buffer): Promise<boolean> {
+  async delete(recordKey: RecordKey): Promise<boolean> {
     const db = await this.engine()
     if (!db.hasSync(recordKey)) return false
     await db.del(recordKey, this.#writeOptions)
@@ -206,13 +285,14 @@ export class PartitionedStore {
   }
 
   /** Deletes the keys atomically; for each, true if it was there (a repeated key counts once). */
-  async deleteMany(recordKeys: Buffer[]): Promise<boolean[]> {
+  async deleteMany(recordKeys: RecordKey[]): Promise<boolean[]> {
     const db = await this.engine()
     const present = await db.hasMany(recordKeys)
     const seen = new Set<string>()
     const ops: BatchOperation[] = []
     const result = recordKeys.map((key, i) => {
-      const id = key.toString('latin1')
+      // Repeats are found by bytes (two strings can share an encoding: lone surrogates).
+      const id = (typeof key === 'string' ? Buffer.from(key, 'utf8') : key).toString('latin1')
       if (!present[i] || seen.has(id)) return false
       seen.add(id)
       ops.push({ type: 'del', key })
