@@ -1,7 +1,7 @@
 /**
  * Filling the value cache in file order. A `pread` costs about as much as
  * checking and caching a few dozen records already in RAM, so while the
- * cache has room, a miss also reads the next FILL_SPAN bytes of its segment
+ * cache has room and the store's live data fits in it, a miss also reads the next FILL_SPAN bytes of its segment
  * after the segment's fill mark and caches every intact value in them. Each
  * byte is read and checked once, whatever order the keys are asked for in: a
  * store that fits in the cache is in RAM after (data size / FILL_SPAN)

@@ -283,3 +283,26 @@ test('read path: after compaction, cache keys of replaced segments go to new one
   }
   await again.close()
 })
+
+test('read path: a store larger than the cache is not filled on misses (one read per miss, only what was read is cached)', async (t) => {
+  const location = tempPath()
+  const n = 3000
+  await build(location, n)
+  const random = prng(11)
+  const picks = Array.from({ length: 300 }, () => Math.floor(random() * n))
+  const distinct = new Set(picks).size
+
+  // Live data (~300 KB) is more than the cache (128 KiB): a fill would cache arbitrary neighbours.
+  const small = await openCounting(location, { cacheSize: 128 * 1024, warmCache: false })
+  t.ok(small.db.stats().liveBytes > 128 * 1024, `live data ${small.db.stats().liveBytes} B exceeds the cache`)
+  for (const k of picks) if (small.db.getSync(key(k))?.toString() !== value(k)) t.fail(`get ${k}`)
+  t.equal(small.reads(), distinct, `${distinct} distinct keys: one read each, repeats are hits`)
+  t.ok(small.db.stats().cacheBytes <= distinct * (7 * 14 + 64), `the cache holds only the values read (${small.db.stats().cacheBytes} B)`)
+  await small.db.close()
+
+  // The same gets with a cache the store fits in: misses fill, far fewer reads.
+  const large = await openCounting(location, { warmCache: false })
+  for (const k of picks) if (large.db.getSync(key(k))?.toString() !== value(k)) t.fail(`get ${k}`)
+  t.ok(large.reads() < distinct / 3, `fits: ${large.reads()} reads for ${distinct} distinct keys`)
+  await large.db.close()
+})
