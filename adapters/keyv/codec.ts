@@ -33,6 +33,8 @@ const NAMESPACED = 0x01
 const TAG_STRING = 0x00
 const TAG_BUFFER = 0x01
 const TAG_V8 = 0x02
+/** TAG_STRING as a one-char string: its UTF-8 encoding is the one byte 0x00. */
+const TAG_STRING_CHAR = '\u0000'
 
 /** A namespace as stored: undefined, null and '' all mean "no namespace". */
 export function normalizeNamespace(namespace: unknown): string | undefined {
@@ -100,14 +102,14 @@ export function decodeKey(recordKey: Buffer, prefixLength: number): string {
   return recordKey.toString('utf8', prefixLength)
 }
 
-export function encodeValue(value: unknown): Buffer {
-  if (typeof value === 'string') {
-    const length = Buffer.byteLength(value, 'utf8')
-    const out = Buffer.allocUnsafe(1 + length)
-    out[0] = TAG_STRING
-    out.write(value, 1, length, 'utf8')
-    return out
-  }
+/**
+ * The stored form of a value: bytes, or for a string the string the engine
+ * will encode (as UTF-8) into exactly those bytes, tag included. The engine
+ * turns a string into bytes once anyway; a Buffer made here would be one
+ * more allocation and copy per write.
+ */
+export function encodeValue(value: unknown): Buffer | string {
+  if (typeof value === 'string') return TAG_STRING_CHAR + value
   if (Buffer.isBuffer(value)) {
     const out = Buffer.allocUnsafe(1 + value.length)
     out[0] = TAG_BUFFER

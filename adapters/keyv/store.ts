@@ -243,7 +243,7 @@ export class PartitionedStore {
     }
   }
 
-  #putExpiring(db: CaskDB, recordKey: RecordKey, bytes: Buffer, expires: number): Promise<void> {
+  #putExpiring(db: CaskDB, recordKey: RecordKey, bytes: Buffer | string, expires: number): Promise<void> {
     // An elapsed deadline must not leave a live value behind: the write deletes.
     if (expires <= this.now()) return db.del(recordKey, this.#plainWrite)
     const options: PutOptions = this.#sync === undefined ? { expires } : { sync: this.#sync, expires }

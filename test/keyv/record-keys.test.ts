@@ -112,3 +112,20 @@ test('record keys: get and set issued before the engine is open wait for it', as
   t.equal(await store.get('early'), 'bird')
   await store.disconnect()
 })
+
+test('stored values: a string is tag 0x00 then its UTF-8 bytes, whichever way it reaches the engine', async (t) => {
+  const store = new KeyvCask(tempPath())
+  const strings = ['', 'plain', 'ключ ✓ 🎉', 'lone \ud800 and \udc00', '\u0000nul inside', '{"value":"x"}', 'y'.repeat(10_000)]
+  for (const [i, s] of strings.entries()) await store.set(`s${i}`, s)
+  await store.setMany(strings.map((s, i) => ({ key: `m${i}`, value: s })))
+  await store.set('exp', 'with expiry', 60_000)
+  const engine = await store.getEngine()
+  for (const [i, s] of strings.entries()) {
+    const expected = Buffer.concat([Buffer.from([0]), Buffer.from(s, 'utf8')])
+    t.ok(engine.getSync(`\x00s${i}`)?.equals(expected), `set: bytes of string ${i}`)
+    t.ok(engine.getSync(`\x00m${i}`)?.equals(expected), `setMany: bytes of string ${i}`)
+    t.equal(await store.get(`s${i}`), Buffer.from(s, 'utf8').toString('utf8'), `string ${i} reads back`)
+  }
+  t.ok(engine.getSync('\x00exp')?.equals(Buffer.from('\x00with expiry')), 'set with ttl: same bytes')
+  await store.disconnect()
+})
