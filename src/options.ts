@@ -135,9 +135,28 @@ function invalid(message: string): CaskError {
   return new CaskError(ErrorCodes.INVALID_OPTION, message)
 }
 
-/** Merges user options over DEFAULTS, rejecting unknown types and out-of-range numbers. */
+/** Option names besides those in DEFAULTS. */
+const OTHER_OPTIONS = ['backup', 'fs', 'clock', 'heapProbe'] as const
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...Object.keys(DEFAULTS), ...OTHER_OPTIONS])
+
+/**
+ * A misspelt option would otherwise be ignored without a word (`cachesize`
+ * leaving the cache at its default), so names the engine does not know are
+ * refused. Adapters pick the engine's options by name before passing them on.
+ */
+function checkNames(options: object): void {
+  for (const name of Object.keys(options)) {
+    if (KNOWN_OPTIONS.has(name) || (options as Record<string, unknown>)[name] === undefined) continue
+    const lower = name.toLowerCase()
+    const near = [...KNOWN_OPTIONS].find((known) => known.toLowerCase() === lower)
+    throw invalid(`unknown option ${name}${near ? ` (did you mean ${near}?)` : ''}; the options are ${[...KNOWN_OPTIONS].join(', ')}`)
+  }
+}
+
+/** Merges user options over DEFAULTS, rejecting unknown names, wrong types and out-of-range numbers. */
 export function resolveOptions(options: CaskOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object')
+  checkNames(options)
   const resolved: Record<string, unknown> = { ...DEFAULTS }
   for (const name of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const value = (options as Record<string, unknown>)[name]

@@ -87,6 +87,14 @@ test('bad input gets coded errors', async (t) => {
   t.equal(await code(() => new CaskDB(tempPath(), { cacheSize: -1 })), ErrorCodes.INVALID_OPTION)
   t.equal(await code(() => new CaskDB(tempPath(), { sync: 'yes' as unknown as boolean })), ErrorCodes.INVALID_OPTION)
   t.equal(await code(() => new CaskDB(tempPath(), { maxSegmentSize: 10 })), ErrorCodes.INVALID_OPTION)
+  t.equal(await code(() => new CaskDB(tempPath(), { cachesize: 1e9 } as never)), ErrorCodes.INVALID_OPTION, 'a misspelt option is refused')
+  try {
+    new CaskDB(tempPath(), { cachesize: 1e9 } as never)
+  } catch (err) {
+    t.match((err as Error).message, /unknown option cachesize \(did you mean cacheSize\?\)/, 'the error names the option it resembles')
+  }
+  t.equal(await code(() => new CaskDB(tempPath(), { location: 'x' } as never)), ErrorCodes.INVALID_OPTION, 'an option of another API is refused')
+  t.doesNotThrow(() => new CaskDB(tempPath(), { nothing: undefined } as never), 'an unknown name with an undefined value is as if absent')
   t.equal(db.stats().keys, 0, 'nothing was written')
   await db.close()
   t.equal(await code(db.get('k')), ErrorCodes.CLOSED, 'get after close')
