@@ -88,11 +88,13 @@ export interface CaskGetOptions<K, V> extends AbstractGetOptions<K, V> {
 /**
  * Names of the engine options taken from constructor and open() options:
  * every option the engine has a default for (so new engine options pass
- * through unchanged), plus its injectable file layer and clock.
+ * through unchanged), plus scheduled backups and the injectable file layer
+ * and clock.
  * createIfMissing / errorIfExists go to the engine's open() instead.
  */
 const ENGINE_OPTIONS: readonly string[] = [
   ...Object.keys(DEFAULTS).filter((name) => name !== 'createIfMissing' && name !== 'errorIfExists'),
+  'backup',
   'fs',
   'clock',
 ]

@@ -5,7 +5,9 @@
  * native formats handed back, and implicit snapshots taken at call time.
  */
 import test from 'tape'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { ManualClock } from '../helpers/clock.js'
 import { CaskDB } from '../../src/index.js'
 import { CaskLevel } from '../../adapters/level/index.js'
 import { tempDir, tempPath } from '../helpers/tmp.js'
@@ -152,6 +154,21 @@ test('engine options pass through; classic-level tuning options are accepted', a
   await viaOpen.get('k')
   t.is((await viaOpen.stats()).cacheBytes, 0, 'engine options given to open()')
   await viaOpen.close()
+})
+
+test('scheduled backups (option backup) pass through to the engine', async (t) => {
+  const clock = new ManualClock()
+  const dir = join(tempDir(), 'backups')
+  const db = new CaskLevel(tempPath(), { clock, backup: { dir, every: 60_000 } })
+  await db.put('k', 'v')
+  clock.advance(60_000)
+  // The backup runs on the engine's clock timer; wait for its directory to appear.
+  for (let i = 0; i < 500 && !(existsSync(dir) && readdirSync(dir).length > 0); i++) await new Promise((r) => setTimeout(r, 10))
+  t.is(readdirSync(dir).length, 1, 'one backup taken after one period')
+  await db.close()
+  t.is(clock.activeTimers, 0, 'its timer stops on close')
+  const invalid = new CaskLevel(tempPath(), { backup: { dir: '', every: 5 } } as never)
+  t.is((await rejection(invalid.open())).cause?.code, 'LEVEL_INVALID_OPTION', 'an invalid backup option fails the open')
 })
 
 test('ttl / expires on put and batch', async (t) => {
