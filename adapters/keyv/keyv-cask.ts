@@ -126,8 +126,12 @@ export class KeyvCask extends EventEmitter implements KeyvStoreAdapter {
   }
 
   /** Expiry-aware: an expired key is absent. */
-  async has(key: string): Promise<boolean> {
-    return this.#store.has(this.#key(key))
+  has(key: string): Promise<boolean> {
+    try {
+      return this.#store.has(this.#key(key))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   async hasMany(keys: string[]): Promise<boolean[]> {

@@ -164,8 +164,12 @@ export class KeyvCaskV6 extends EventEmitter {
     return entries.map(() => true)
   }
 
-  async has(key: string): Promise<boolean> {
-    return this.#store.has(this.#key(key))
+  has(key: string): Promise<boolean> {
+    try {
+      return this.#store.has(this.#key(key))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   async hasMany(keys: string[]): Promise<boolean[]> {

@@ -216,7 +216,18 @@ export class PartitionedStore {
     return stored.map((v) => (v === undefined ? undefined : decodeValue(v)))
   }
 
-  async has(recordKey: RecordKey): Promise<boolean> {
+  /** Expiry-aware presence; not `async`, like `get`. */
+  has(recordKey: RecordKey): Promise<boolean> {
+    const db = this.#lease.db
+    if (db === undefined) return this.#hasLater(recordKey)
+    try {
+      return Promise.resolve(db.hasSync(recordKey))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  async #hasLater(recordKey: RecordKey): Promise<boolean> {
     const db = await this.engine()
     return db.hasSync(recordKey)
   }

@@ -72,7 +72,9 @@ test('record keys: get and set never throw synchronously; bad keys and values re
     ['v5 set(fn value)', () => v5.set('k', () => 1)],
     ['v5 set(too long key)', () => v5.set('k'.repeat(70_000), 'x')],
     ['v5 get(too long key)', () => v5.get('k'.repeat(70_000))],
+    ['v5 has(undefined)', () => v5.has(undefined as unknown as string)],
     ['v6 get(null)', () => v6.get(null as unknown as string)],
+    ['v6 has(null)', () => v6.has(null as unknown as string)],
     ['v6 set(null)', () => v6.set(null as unknown as string, 'x')],
     ['v6 set(symbol value)', () => v6.set('k', Symbol('s'))],
   ] as const) {
@@ -96,6 +98,10 @@ test('record keys: get and set never throw synchronously; bad keys and values re
     () => t.fail('get after disconnect resolved'),
     (err: { code?: string }) => t.equal(err.code, 'CLOSED', 'get after disconnect rejects CLOSED'),
   )
+  await v5.has('k').then(
+    () => t.fail('has after disconnect resolved'),
+    (err: { code?: string }) => t.equal(err.code, 'CLOSED', 'has after disconnect rejects CLOSED'),
+  )
   await v6.set('k', 'v').then(
     () => t.fail('set after disconnect resolved'),
     (err: { code?: string }) => t.equal(err.code, 'CLOSED', 'set after disconnect rejects CLOSED'),
@@ -107,7 +113,9 @@ test('record keys: get and set issued before the engine is open wait for it', as
   const store = new KeyvCask(location)
   const set = store.set('early', 'bird')
   const got = store.get('missing')
+  const has = store.has('missing')
   t.equal(await set, true, 'set resolves true once open and written')
+  t.equal(await has, false, 'has resolves once open')
   t.equal(await got, undefined, 'get resolves once open')
   t.equal(await store.get('early'), 'bird')
   await store.disconnect()
