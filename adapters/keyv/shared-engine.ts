@@ -34,6 +34,8 @@ const ENGINE_OPTION_NAMES = [
   'compactionMinDeadRatio',
   'compactionMinDeadBytes',
   'fileMode',
+  'warmCache',
+  'maxHeapRatio',
   'fs',
   'clock',
 ] as const satisfies readonly (keyof EngineOptions)[]

@@ -254,6 +254,8 @@ test('keyv5: errors — bad arguments throw, a failed open rejects operations an
   t.throws(() => new KeyvCask(undefined as unknown as string), /location/, 'no location')
   t.throws(() => new KeyvCask({ location: '' }), /location/)
   t.throws(() => new KeyvCask({ location: tempPath(), cacheSize: -1 }), /cacheSize/, 'engine options are validated at once')
+  t.throws(() => new KeyvCask({ location: tempPath(), maxHeapRatio: 5 }), /maxHeapRatio/, 'maxHeapRatio reaches the engine')
+  t.throws(() => new KeyvCask({ location: tempPath(), warmCache: 'no' as unknown as boolean }), /warmCache/, 'warmCache reaches the engine')
   t.throws(() => new KeyvCask({ location: tempPath(), clearExpiredInterval: -5 }), /clearExpiredInterval/)
 
   // A file where the directory should be.
