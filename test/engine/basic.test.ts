@@ -220,3 +220,20 @@ test('destroy removes the database files and leaves foreign files alone', async 
   await CaskDB.destroy(other)
   t.pass('destroying a missing location is a no-op')
 })
+
+test('a write becomes visible when appended: not in the same synchronous turn, at once in writeBuffer mode', async (t) => {
+  const db = await CaskDB.open(tempPath())
+  await db.put('k', 'old')
+  const pending = db.put('k', 'new')
+  t.equal(db.getSync('k')?.toString(), 'old', 'same turn as the un-awaited put: the old value')
+  await Promise.resolve()
+  t.equal(db.getSync('k')?.toString(), 'new', 'after the microtask that appends it: the new value, before the put resolves')
+  await pending
+  await db.close()
+
+  const buffered = await CaskDB.open(tempPath(), { writeBuffer: true, flushInterval: 60_000 })
+  const write = buffered.put('k', 'now')
+  t.equal(buffered.getSync('k')?.toString(), 'now', 'writeBuffer: visible at once')
+  await write
+  await buffered.close()
+})
