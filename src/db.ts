@@ -98,6 +98,12 @@ export interface Stats {
   reclaimedBytes: number
   expiredPurged: number
   bufferedBytes: number
+  /**
+   * Background jobs queued or running: seals of full segments, compactions,
+   * backups, verifies. Seals run in slices between other work, so after a
+   * bulk load this stays above 0 for a while; 0 means nothing is in progress.
+   */
+  backgroundTasks: number
   /** What the last open found and repaired. */
   recovery: Omit<RecoveryReport, 'unsealed' | 'needHint' | 'activeHints'>
 }
@@ -870,6 +876,7 @@ export class CaskDB extends EventEmitter {
       reclaimedBytes: core.stats.reclaimedBytes,
       expiredPurged: core.stats.expiredPurged,
       bufferedBytes: this.#writer!.bufferedBytes,
+      backgroundTasks: this.#tasks.pending,
       recovery: { truncatedBytes: r.truncatedBytes, rebuiltHints: r.rebuiltHints, removedFiles: [...r.removedFiles] },
     }
   }

@@ -28,7 +28,7 @@ export interface Store {
   /** Full compaction, where the store has one. */
   compact?(): Promise<void>
   /** Engine statistics (caskdb contenders only). */
-  stats?(): Promise<{ cacheBytes: number }>
+  stats?(): Promise<{ cacheBytes: number; backgroundTasks?: number }>
   close(): Promise<void>
 }
 

@@ -6,7 +6,7 @@ import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { seqKey, seqKeys, shuffledKeys, valuePool } from '../lib/data.js'
-import { median, serial, timedSection } from '../lib/measure.js'
+import { median, serial, sleep, timedSection } from '../lib/measure.js'
 import { dirBytes, warmPageCache } from '../lib/disk.js'
 import { levelContender, type PutOp } from '../contenders/level.js'
 import { fixtureSpec, loadFixture } from '../fixtures.js'
@@ -179,8 +179,12 @@ async function memoryLoop(ctx: Ctx, keys: number): Promise<Result> {
     const t0 = performance.now()
     await loadFixture(store, { keys, valueSize: 100 })
     const loadMs = performance.now() - t0
+    // Measure the settled store, not a seal still running in the background (it holds its hint's buffers).
+    const settle = performance.now()
+    if (store.stats) while (((await store.stats()).backgroundTasks ?? 0) > 0 && performance.now() - settle < 60_000) await sleep(20)
+    const settleMs = performance.now() - settle
     gc()
-    await new Promise((r) => setTimeout(r, 100))
+    await sleep(100)
     gc()
     const m1 = memoryNow()
     const heapPerKey = (m1.heap - m0.heap) / keys
@@ -199,6 +203,7 @@ async function memoryLoop(ctx: Ctx, keys: number): Promise<Result> {
         rssPerKey: (m1.rss - m0.rss) / keys,
         beyondKeyBytes: heapPerKey + externalPerKey - 16,
         cacheBytesPerKey: cacheBytes / keys,
+        settleMs,
         heapLimitMiB: (await import('node:v8')).getHeapStatistics().heap_size_limit / MiB,
       },
     }

@@ -237,3 +237,18 @@ test('a write becomes visible when appended: not in the same synchronous turn, a
   await write
   await buffered.close()
 })
+
+test('stats().backgroundTasks counts seals in progress, and returns to 0', async (t) => {
+  const db = await CaskDB.open(tempPath(), { maxSegmentSize: 4096, autoCompact: false })
+  t.equal(db.stats().backgroundTasks, 0, 'nothing in progress after open')
+  let seen = 0
+  for (let i = 0; i < 100; i++) {
+    await db.put(`k${i}`, 'x'.repeat(100))
+    seen = Math.max(seen, db.stats().backgroundTasks)
+  }
+  t.ok(seen > 0, `a seal was seen in progress (up to ${seen} at once)`)
+  for (let i = 0; i < 1000 && db.stats().backgroundTasks > 0; i++) await new Promise((r) => setTimeout(r, 5))
+  t.equal(db.stats().backgroundTasks, 0, 'and all of them finished')
+  t.ok(db.stats().segments > 2, 'segments rotated')
+  await db.close()
+})
