@@ -143,10 +143,12 @@ export class WritePath {
     // The sealing hint is built from these, so that sealing reads nothing back.
     const appended = appendedEntries(segment, offset)
     const collect = appended.group(offset, headerSize)
-    // Write-through: a value just put is the likeliest to be read (or compared) next. Not for
-    // batches (bulk loads, where an LRU insert per entry cost ~6 % of the batch and most of those
-    // values are not read soon), and not once the cache is full (evicting per write costs more
-    // than the next read saves).
+    // Write-through: a value just put is the likeliest to be read (or compared) next. In a batch,
+    // only for keys it overwrites: a key written again tends to be written again, and the
+    // unchanged-write check of that next write then needs no disk read; new keys of a bulk load
+    // are not cached (an LRU insert per entry cost ~6 % of the batch, and most of those values are
+    // not read soon). Never once the cache is full (evicting per write costs more than the next
+    // read saves).
     const writeThrough = ops.length === 1
     let seq = group.firstSeq
     let at = headerSize
@@ -161,8 +163,9 @@ export class WritePath {
       // Key and value bytes come from the encoded record: the caller's buffers may have changed since.
       if (collect) appended.add(op.type, seq, op.expires, size, bytes, keyStart, valueStart)
       if (op.type === RecordType.PUT) {
-        if (core.index.set(op.key, segment.id, position, size, op.expires, seq, prev)) core.markDead(prev)
-        if (writeThrough && valueLength <= WRITE_THROUGH_LIMIT && cache.room >= valueLength + ENTRY_OVERHEAD) {
+        const existed = core.index.set(op.key, segment.id, position, size, op.expires, seq, prev)
+        if (existed) core.markDead(prev)
+        if ((writeThrough || existed) && valueLength <= WRITE_THROUGH_LIMIT && cache.room >= valueLength + ENTRY_OVERHEAD) {
           const value = Buffer.allocUnsafe(valueLength)
           bytes.copy(value, 0, valueStart, valueStart + valueLength)
           cache.set(segment.id, position, value)

@@ -306,3 +306,22 @@ test('read path: a store larger than the cache is not filled on misses (one read
   t.ok(large.reads() < distinct / 3, `fits: ${large.reads()} reads for ${distinct} distinct keys`)
   await large.db.close()
 })
+
+test('read path: a batch caches the values of keys it overwrites, so an unchanged rewrite compares from RAM', async (t) => {
+  const location = tempPath()
+  const { db, reads } = await openCounting(location, { warmCache: false, autoCompact: false })
+  const keys = Array.from({ length: 50 }, (_, i) => key(i))
+  const round = (r: number) => keys.map((k) => ({ type: 'put' as const, key: k, value: Buffer.alloc(1000, r) }))
+  await db.batch(round(1))
+  t.equal(db.stats().cacheBytes, 0, 'new keys of a batch are not cached (bulk loads)')
+  for (let r = 2; r <= 4; r++) await db.batch(round(r))
+  t.ok(db.stats().cacheBytes <= keys.length * (1000 + 64), `superseded values leave the cache (${db.stats().cacheBytes} B)`)
+  const before = reads()
+  const skipped = db.stats().skippedWrites
+  await db.batch(round(4))
+  t.equal(db.stats().skippedWrites - skipped, keys.length, 'the unchanged rewrite is skipped')
+  t.equal(reads() - before, 0, 'and compared without reading the disk')
+  for (const k of keys) if (!db.getSync(k)?.equals(Buffer.alloc(1000, 4))) t.fail(`get ${k}`)
+  t.equal(reads() - before, 0, 'gets of the overwritten keys are cache hits')
+  await db.close()
+})
