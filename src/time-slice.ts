@@ -8,28 +8,28 @@
  */
 import { performance } from 'node:perf_hooks'
 
-/**
- * Longest synchronous stretch, in ms. A server's put loop returns to the event
- * loop every millisecond or two; a slice of a quarter of that keeps puts above
- * ~80 % of their rate while compaction runs.
- */
+/** The first slice, in ms, before anything is known about the event loop's turns. */
 export const SLICE_MS = 0.25
 
 /** Work units between clock reads: a read costs ~30 ns, a unit (one record, an index lookup) ~300 ns. */
 const CHECK_EVERY = 64
 
 /**
- * When the rest of the process keeps the event loop busy for long turns (a
- * bulk load gets one turn per `db.batch` call, 100 ms and more), a slice of
- * 0.25 ms per turn would stretch a second of background work (a seal) over
- * minutes, and seals would queue up behind the load. So after a turn of at
- * least LONG_TURN_MS, the next slice is TURN_SHARE of that turn: background
- * work gets at least 1/5 of the thread and adds at most a quarter to anyone's
- * wait, which is already that long. Shorter turns (a put loop yielding every
- * millisecond or two) get SLICE_MS slices, so puts keep ~80 % of the thread.
+ * How long the next slice is depends on how long the rest of the process took
+ * in the turn it just had. Background work gets TURN_SHARE of that: a quarter
+ * of the foreground's time, so 1/5 of the thread while the foreground is busy
+ * (puts keep ~80 % of their rate), whether its turns are short (a put loop
+ * yielding every half millisecond) or long (a bulk load: one turn per
+ * `db.batch`, 100 ms and more, where a fixed short slice would stretch a
+ * seal over minutes and seals would queue up). Never less than MIN_SLICE_MS,
+ * so the work always moves. A turn shorter than IDLE_TURN_MS means nothing
+ * else was waiting: then slices are IDLE_SLICE_MS, so idle-time work is not
+ * slowed by turns it does not need.
  */
 export const TURN_SHARE = 0.25
-const LONG_TURN_MS = 10
+const MIN_SLICE_MS = 0.05
+const IDLE_TURN_MS = 0.05
+const IDLE_SLICE_MS = 1
 
 export class TimeSlicer {
   readonly sliceMs: number
@@ -38,11 +38,14 @@ export class TimeSlicer {
   #units = 0
   /** Turns of the event loop waited for so far (for tests and stats). */
   pauses = 0
+  /** Length of the current slice, in ms (for tests). */
+  currentSliceMs: number
 
   /** `new TimeSlicer(0, 0)` pauses at every clock check (every 64 units): deterministic, for tests. */
   constructor(sliceMs = SLICE_MS, turnShare = TURN_SHARE) {
     this.sliceMs = sliceMs
     this.turnShare = turnShare
+    this.currentSliceMs = sliceMs
     this.#deadline = performance.now() + sliceMs
   }
 
@@ -64,8 +67,14 @@ export class TimeSlicer {
     this.pauses++
     this.#units = 0
     const now = performance.now()
-    const turn = now - start
-    this.#deadline = now + (turn >= LONG_TURN_MS ? Math.max(this.sliceMs, turn * this.turnShare) : this.sliceMs)
+    this.currentSliceMs = this.#nextSlice(now - start)
+    this.#deadline = now + this.currentSliceMs
+  }
+
+  #nextSlice(turn: number): number {
+    if (this.turnShare === 0) return this.sliceMs // fixed slices (tests)
+    if (turn < IDLE_TURN_MS) return Math.max(this.sliceMs, IDLE_SLICE_MS)
+    return Math.max(MIN_SLICE_MS, turn * this.turnShare)
   }
 }
 

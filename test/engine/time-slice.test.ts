@@ -15,7 +15,7 @@ test('sortSliced sorts like Array.prototype.sort, stably, across pauses', async 
 })
 
 test('TimeSlicer: tick() reports a used-up slice only after its budget, pause() starts a new one', async (t) => {
-  const slicer = new TimeSlicer(20)
+  const slicer = new TimeSlicer(20, 0) // fixed 20 ms slices
   let due = false
   for (let i = 0; i < 1000 && !due; i++) due = slicer.tick()
   t.notOk(due, 'a thousand cheap units fit in 20 ms')
@@ -28,4 +28,34 @@ test('TimeSlicer: tick() reports a used-up slice only after its budget, pause() 
   await slicer.pause()
   t.equal(slicer.pauses, 1)
   t.notOk(slicer.tick(64), 'a fresh slice after pause()')
+})
+
+const burn = (ms: number): void => {
+  const until = performance.now() + ms
+  while (performance.now() < until) {
+    // the rest of the process at work
+  }
+}
+
+test('TimeSlicer: the next slice is a quarter of the turn the rest of the process took, and longer when it is idle', async (t) => {
+  const slicer = new TimeSlicer()
+  // setImmediate callbacks run in order: this one is the rest of the process's turn before pause() resumes.
+  let start = performance.now()
+  setImmediate(() => burn(8))
+  await slicer.pause()
+  let turn = performance.now() - start
+  t.ok(slicer.currentSliceMs >= 8 * 0.25 && slicer.currentSliceMs <= turn * 0.25 + 0.01, `a long turn (${turn.toFixed(1)} ms): slice ${slicer.currentSliceMs.toFixed(2)} ms`)
+  start = performance.now()
+  setImmediate(() => burn(0.6))
+  await slicer.pause()
+  turn = performance.now() - start
+  t.ok(slicer.currentSliceMs >= 0.05 && slicer.currentSliceMs <= Math.max(0.05, turn * 0.25) + 0.01, `a short busy turn (${turn.toFixed(2)} ms): slice ${slicer.currentSliceMs.toFixed(3)} ms`)
+  t.ok(slicer.currentSliceMs < 0.25 || turn >= 1, 'shorter than the first slice: the foreground keeps ~80 % of the thread')
+  // An idle loop: nothing else runs between slices.
+  let idle = 0
+  for (let i = 0; i < 20 && idle === 0; i++) {
+    await slicer.pause()
+    if (slicer.currentSliceMs >= 1) idle++
+  }
+  t.ok(idle > 0, 'an idle turn gives a slice of 1 ms or more')
 })
