@@ -119,6 +119,7 @@ async function compactionPutsLoop(ctx: Ctx): Promise<Result> {
     const duringMs = performance.now() - t0
     const finishedInLoop = !running
     await compaction
+    const diskAfter = dirBytes(ctx.dir).apparent
     const during = (ops / duringMs) * 1000
     // The same loop once more after compaction: the reference is the mean of before and after,
     // so drift over the run (page cache writeback, a neighbour's load) moves both sides alike.
@@ -138,7 +139,7 @@ async function compactionPutsLoop(ctx: Ctx): Promise<Result> {
         compactMs,
         compactionFinishedWhilePutting: finishedInLoop,
         diskBeforeMiB: before / MiB,
-        diskAfterMiB: dirBytes(ctx.dir).apparent / MiB,
+        diskAfterMiB: diskAfter / MiB,
       },
     }
   } finally {
