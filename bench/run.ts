@@ -414,7 +414,9 @@ async function main(): Promise<void> {
       latest.cells[w] = { ...(latest.cells[w] ?? {}), ...byC }
       if (!latest.workloads.some((x) => x.id === w)) latest.workloads.push(data.workloads.find((x) => x.id === w)!)
     }
-    ;(latest.meta.merged ??= []).push({ workloads: Object.keys(cells), contenders: [...new Set(Object.values(cells).flatMap((byC) => Object.keys(byC)))], date: data.meta.date, git: data.meta.git, rounds: args.rounds })
+    // An earlier substitution of the same rows is superseded by this one.
+    latest.meta.merged = (latest.meta.merged ?? []).filter((m) => !m.workloads.every((w) => w in cells))
+    latest.meta.merged.push({ workloads: Object.keys(cells), contenders: [...new Set(Object.values(cells).flatMap((byC) => Object.keys(byC)))], date: data.meta.date, git: data.meta.git, rounds: args.rounds })
     writeFileSync(latestPath, JSON.stringify(latest, null, 1) + '\n')
     writeReport(latest, resultsDir, 'latest')
     log(`merged ${Object.keys(cells).join(', ')} into bench/results/latest.*`)
