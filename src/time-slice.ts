@@ -105,26 +105,32 @@ export function byteUnits(bytes: number): number {
   return bytes >>> 12
 }
 
+/** Items of a cheap loop step (a comparison, a copy) between yields, and the work units they count as. */
+const SORT_STEP = 256
+const SORT_STEP_UNITS = 32
+/** Items sorted with the built-in sort in one go (~0.1 ms) before runs are merged. */
+const SORT_RUN = 512
+
 /**
- * Sorts in place, a slice at a time: runs of RUN items with the built-in sort
- * (~0.1 ms each), then bottom-up merges that yield between slices. A sort of a
- * million keys would otherwise hold the thread for a second.
+ * A stable sort of `items` in place, as sliced work: runs of SORT_RUN items
+ * with the built-in sort, then bottom-up merges that yield every SORT_STEP
+ * items. A sort of a million keys would otherwise hold the thread for a second.
  */
-export async function sortSliced<T>(items: T[], compare: (a: T, b: T) => number, slicer: TimeSlicer): Promise<void> {
-  const RUN = 512
+export function* sortWork<T>(items: T[], compare: (a: T, b: T) => number): SlicedWork<void> {
   const n = items.length
-  if (n <= RUN) {
+  if (n <= SORT_RUN) {
     items.sort(compare)
+    yield n >>> 3
     return
   }
-  for (let lo = 0; lo < n; lo += RUN) {
-    const run = items.slice(lo, lo + RUN).sort(compare)
+  for (let lo = 0; lo < n; lo += SORT_RUN) {
+    const run = items.slice(lo, lo + SORT_RUN).sort(compare)
     for (let i = 0; i < run.length; i++) items[lo + i] = run[i]!
-    if (slicer.tick(RUN / 8)) await slicer.pause()
+    yield SORT_RUN / 2
   }
   let from = items
   let to: T[] = new Array<T>(n)
-  for (let width = RUN; width < n; width *= 2) {
+  for (let width = SORT_RUN; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n)
       const hi = Math.min(lo + 2 * width, n)
@@ -134,7 +140,7 @@ export async function sortSliced<T>(items: T[], compare: (a: T, b: T) => number,
       while (i < mid && j < hi) {
         // `<=` keeps equal items in their order: the merge is stable, like Array.prototype.sort.
         to[k++] = compare(from[i]!, from[j]!) <= 0 ? from[i++]! : from[j++]!
-        if (slicer.tick()) await slicer.pause()
+        if ((k & (SORT_STEP - 1)) === 0) yield SORT_STEP_UNITS
       }
       while (i < mid) to[k++] = from[i++]!
       while (j < hi) to[k++] = from[j++]!
@@ -142,4 +148,9 @@ export async function sortSliced<T>(items: T[], compare: (a: T, b: T) => number,
     ;[from, to] = [to, from]
   }
   if (from !== items) for (let i = 0; i < n; i++) items[i] = from[i]!
+}
+
+/** Sorts in place, stably, a slice at a time (sortWork run by `slicer`). */
+export function sortSliced<T>(items: T[], compare: (a: T, b: T) => number, slicer: TimeSlicer): Promise<void> {
+  return runSliced(sortWork(items, compare), slicer)
 }

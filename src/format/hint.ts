@@ -46,7 +46,7 @@ import { crc32 } from 'node:zlib'
 import { FILE_HEADER_SIZE, HINT_FORMAT_VERSION, HINT_MAGIC, checkFileHeader, encodeFileHeader } from './file-header.js'
 import { RECORD_HEADER_SIZE } from './record.js'
 import { corruption } from '../errors.js'
-import { runSliced, runToEnd, type SlicedWork, type TimeSlicer } from '../time-slice.js'
+import { runSliced, runToEnd, sortWork, type SlicedWork, type TimeSlicer } from '../time-slice.js'
 
 const TRAILER_SIZE = 8
 const TWO_32 = 0x1_0000_0000
@@ -301,44 +301,10 @@ function* sortWords(words: Uint32Array<ArrayBuffer>, n: number): SlicedWork<Uint
   return from
 }
 
-/** A stable sort of `items` in place as sliced work: built-in sort for short arrays, else runs of 512 merged. */
-function* sortWork<T>(items: T[], compare: (a: T, b: T) => number): SlicedWork<void> {
-  const RUN = 512
-  const n = items.length
-  if (n <= RUN) {
-    items.sort(compare)
-    yield n >>> 3
-    return
-  }
-  for (let lo = 0; lo < n; lo += RUN) {
-    const run = items.slice(lo, lo + RUN).sort(compare)
-    for (let i = 0; i < run.length; i++) items[lo + i] = run[i]!
-    yield RUN / 2
-  }
-  let from = items
-  let to: T[] = new Array<T>(n)
-  for (let width = RUN; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(lo + width, n)
-      const hi = Math.min(lo + 2 * width, n)
-      let i = lo
-      let j = mid
-      let k = lo
-      while (i < mid && j < hi) {
-        to[k++] = compare(from[i]!, from[j]!) <= 0 ? from[i++]! : from[j++]!
-        if ((k & (STEP - 1)) === 0) yield STEP_UNITS
-      }
-      while (i < mid) to[k++] = from[i++]!
-      while (j < hi) to[k++] = from[j++]!
-    }
-    ;[from, to] = [to, from]
-  }
-  if (from !== items) for (let i = 0; i < n; i++) items[i] = from[i]!
-}
-
 // --- encoding ---
 
-function putVarint(buf: Buffer, at: number, v: number): number {
+/** Writes `v` (a safe integer) as a little-endian base-128 varint at `at`; returns the end. */
+export function putVarint(buf: Buffer, at: number, v: number): number {
   if (v < TWO_32) {
     while (v >= 0x80) {
       buf[at++] = (v & 0x7f) | 0x80

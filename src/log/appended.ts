@@ -23,13 +23,12 @@
  * be made, a failed fdatasync) marks it broken and sealing scans instead.
  */
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
-import type { HintEntries } from '../format/hint.js'
+import { putVarint, type HintEntries } from '../format/hint.js'
 import type { Segment } from './segment.js'
 
 const CHUNK_SIZE = 256 * 1024
 const FLAG_EXPIRES = 4
 const SKIP = 0x80
-const TWO_32 = 0x1_0000_0000
 /** Bytes an entry needs besides its key, at most: flags, three 8-byte varints and a 5-byte one. */
 const MAX_OVERHEAD = 1 + 3 * 8 + 5
 
@@ -176,22 +175,6 @@ export function breakAppended(segment: Segment): void {
 /** Frees the collection of a sealed segment. */
 export function forgetAppended(segment: Segment): void {
   collected.delete(segment)
-}
-
-function putVarint(buf: Buffer, at: number, v: number): number {
-  if (v < TWO_32) {
-    while (v >= 0x80) {
-      buf[at++] = (v & 0x7f) | 0x80
-      v >>>= 7
-    }
-  } else {
-    while (v >= 0x80) {
-      buf[at++] = (v % 128) | 0x80
-      v = Math.floor(v / 128)
-    }
-  }
-  buf[at++] = v
-  return at
 }
 
 /** Where readVarint stopped. */
