@@ -8,41 +8,13 @@ import test from 'tape'
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CaskDB, type CaskOptions } from '../../src/index.js'
-import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
+import { nodeFileSystem } from '../../src/io/file-system.js'
 import { tempDir, tempPath } from '../helpers/tmp.js'
+import { countingFs } from '../helpers/hints.js'
 
 const dataFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.data')).sort()
 const activeHints = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.active.hint')).sort()
 const str = (b: Buffer | undefined) => b?.toString()
-
-/** A FileSystem that counts the bytes read from each file. */
-function countingFs(): { fs: FileSystem; bytesRead: Map<string, number> } {
-  const paths = new Map<number, string>()
-  const bytesRead = new Map<string, number>()
-  const count = (fd: number, n: number) => {
-    const path = paths.get(fd) ?? `fd ${fd}`
-    bytesRead.set(path, (bytesRead.get(path) ?? 0) + n)
-  }
-  const fs: FileSystem = {
-    ...nodeFileSystem,
-    openSync: (path, flags, mode) => {
-      const fd = nodeFileSystem.openSync(path, flags, mode)
-      paths.set(fd, path)
-      return fd
-    },
-    readSync: (fd, buffer, offset, length, position) => {
-      const n = nodeFileSystem.readSync(fd, buffer, offset, length, position)
-      count(fd, n)
-      return n
-    },
-    read: async (fd, buffer, offset, length, position) => {
-      const n = await nodeFileSystem.read(fd, buffer, offset, length, position)
-      count(fd, n)
-      return n
-    },
-  }
-  return { fs, bytesRead }
-}
 
 /** Copies a database's files as a kill -9 would leave them (the page cache is what a crash keeps). */
 function crashCopy(from: string): string {

@@ -16,31 +16,14 @@ import { recover } from '../../src/recovery.js'
 import { resolveOptions } from '../../src/options.js'
 import { systemClock } from '../../src/clock.js'
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
-import { scanSegment } from '../../src/log/scan.js'
-import { HintEntries, decodeHint, encodeHintEntries } from '../../src/format/hint.js'
-import { RECORD_HEADER_SIZE } from '../../src/format/record.js'
+import { decodeHint } from '../../src/format/hint.js'
 import { compactSegments } from '../../src/compaction/compactor.js'
 import { pickSegments } from '../../src/compaction/policy.js'
 import { TimeSlicer } from '../../src/time-slice.js'
 import { tempPath } from '../helpers/tmp.js'
+import { scannedHint } from '../helpers/hints.js'
 
 const MAX_SEGMENT = 256 * 1024
-
-async function scannedHint(dataPath: string, replaces: number[]): Promise<Buffer> {
-  const fd = nodeFileSystem.openSync(dataPath, 'r')
-  try {
-    const size = readFileSync(dataPath).length
-    const entries = new HintEntries()
-    const result = await scanSegment(nodeFileSystem, fd, size, dataPath, (buf, at, recordSize, h, offset) => {
-      const keyStart = at + RECORD_HEADER_SIZE
-      entries.add(h.type, h.seq, h.expires, offset, recordSize, buf, keyStart, keyStart + h.keyLength)
-    })
-    if (result.end !== size) throw new Error(`scan stopped at ${result.end} of ${size}`)
-    return encodeHintEntries(replaces, entries, { dataLength: size })
-  } finally {
-    nodeFileSystem.closeSync(fd)
-  }
-}
 
 test('compactSegments: the output hint is encoded in slices, written after the output is synced, and matches a scan', async (t) => {
   const location = tempPath()

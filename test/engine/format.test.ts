@@ -4,6 +4,7 @@ import { RECORD_HEADER_SIZE, RecordType, checksumOk, newHeader, readHeader, reco
 import { checkHint, decodeHint, encodeHint, type HintEntry } from '../../src/format/hint.js'
 import { FILE_HEADER_SIZE, checkFileHeader, encodeFileHeader } from '../../src/format/file-header.js'
 import { CaskError, ErrorCodes } from '../../src/errors.js'
+import { encodeV1Hint } from '../helpers/hints.js'
 
 test('record: every field round-trips, up to the edges', (t) => {
   const key = Buffer.from([0, 1, 255])
@@ -148,28 +149,7 @@ test('hint: partial flag, data length and tail crc round-trip; a version 1 hint 
   t.same([header.partial, header.dataLength, header.tailCrc], [true, 9000, 0xdeadbeef])
   // A version 1 hint, as the previous release wrote it: fixed-width entries in file order.
   const v1Entries = entries.slice(0, 3)
-  let length = FILE_HEADER_SIZE + 4 + 4 + 8
-  for (const e of v1Entries) length += 29 + e.key.length
-  const v1 = Buffer.alloc(length)
-  encodeFileHeader('CSKH').copy(v1)
-  let at = FILE_HEADER_SIZE
-  v1.writeUInt32BE(1, at)
-  v1.writeUInt32BE(7, at + 4)
-  at += 8
-  for (const e of v1Entries) {
-    v1[at] = e.type
-    v1.writeUInt32BE(Math.floor(e.seq / 2 ** 32), at + 1)
-    v1.writeUInt32BE(e.seq >>> 0, at + 5)
-    v1.writeUInt32BE(Math.floor(e.expires / 2 ** 32), at + 9)
-    v1.writeUInt32BE(e.expires >>> 0, at + 13)
-    v1.writeUInt32BE(e.offset, at + 17)
-    v1.writeUInt32BE(e.size, at + 21)
-    v1.writeUInt32BE(e.key.length, at + 25)
-    e.key.copy(v1, at + 29)
-    at += 29 + e.key.length
-  }
-  v1.writeUInt32BE(v1Entries.length, at)
-  v1.writeUInt32BE(crc32(v1.subarray(0, at + 4)), at + 4)
+  const v1 = encodeV1Hint(v1Entries, [7])
   const old = decodeHint(v1, 'old.hint')
   t.same(old.replaces, [7])
   t.same(old.entries, v1Entries, 'version 1 entries, in file order')

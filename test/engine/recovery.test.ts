@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync, appen
 import { join } from 'node:path'
 import { CaskDB, CaskError, ErrorCodes } from '../../src/index.js'
 import { tempPath } from '../helpers/tmp.js'
+import { encodeV1Hint } from '../helpers/hints.js'
 
 const dataFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.data')).sort()
 const hintFiles = (dir: string) => readdirSync(dir).filter((n) => /^\d{8,}\.hint$/.test(n)).sort()
@@ -188,7 +189,6 @@ test('an empty active segment file (header never written) is recovered', async (
 
 test('hints of the previous format (version 1, file order) are read, and rewritten as version 2', async (t) => {
   const { decodeHint } = await import('../../src/format/hint.js')
-  const { crc32 } = await import('node:zlib')
   const location = tempPath()
   const db = await CaskDB.open(location, { maxSegmentSize: 4096, autoCompact: false })
   for (let i = 0; i < 300; i++) await db.put(`key${i}`, `value${i}`.repeat(3))
@@ -199,24 +199,7 @@ test('hints of the previous format (version 1, file order) are read, and rewritt
     const path = join(location, name)
     const { entries } = decodeHint(readFileSync(path), path)
     entries.reverse() // any order: version 1 listed records in file order
-    const v1 = Buffer.alloc(8 + 4 + entries.reduce((n, e) => n + 29 + e.key.length, 0) + 8)
-    v1.write('CSKH', 0, 'latin1')
-    v1.writeUInt16BE(1, 4)
-    let at = 12
-    for (const e of entries) {
-      v1[at] = e.type
-      v1.writeUInt32BE(Math.floor(e.seq / 2 ** 32), at + 1)
-      v1.writeUInt32BE(e.seq >>> 0, at + 5)
-      v1.writeUInt32BE(Math.floor(e.expires / 2 ** 32), at + 9)
-      v1.writeUInt32BE(e.expires >>> 0, at + 13)
-      v1.writeUInt32BE(e.offset, at + 17)
-      v1.writeUInt32BE(e.size, at + 21)
-      v1.writeUInt32BE(e.key.length, at + 25)
-      e.key.copy(v1, at + 29)
-      at += 29 + e.key.length
-    }
-    v1.writeUInt32BE(entries.length, at)
-    v1.writeUInt32BE(crc32(v1.subarray(0, at + 4)), at + 4)
+    const v1 = encodeV1Hint(entries)
     writeFileSync(path, v1)
   }
   const reopened = await CaskDB.open(location, { maxSegmentSize: 4096, autoCompact: false })

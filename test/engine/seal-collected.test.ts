@@ -8,58 +8,10 @@ import test from 'tape'
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { CaskDB, type CaskOptions } from '../../src/index.js'
-import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
-import { scanSegment } from '../../src/log/scan.js'
-import { HintEntries, decodeHint, encodeHintEntries } from '../../src/format/hint.js'
-import { RECORD_HEADER_SIZE } from '../../src/format/record.js'
+import { decodeHint } from '../../src/format/hint.js'
 import { FaultyFs } from '../helpers/faulty-fs.js'
 import { tempPath } from '../helpers/tmp.js'
-
-/** Wraps `base` to count the bytes read from each file. */
-function counting(base: FileSystem): { fs: FileSystem; bytesRead: Map<string, number> } {
-  const paths = new Map<number, string>()
-  const bytesRead = new Map<string, number>()
-  const count = (fd: number, n: number) => {
-    const path = paths.get(fd) ?? `fd ${fd}`
-    bytesRead.set(path, (bytesRead.get(path) ?? 0) + n)
-  }
-  const fs: FileSystem = {
-    ...base,
-    openSync: (path, flags, mode) => {
-      const fd = base.openSync(path, flags, mode)
-      paths.set(fd, path)
-      return fd
-    },
-    readSync: (fd, buffer, offset, length, position) => {
-      const n = base.readSync(fd, buffer, offset, length, position)
-      count(fd, n)
-      return n
-    },
-    read: async (fd, buffer, offset, length, position) => {
-      const n = await base.read(fd, buffer, offset, length, position)
-      count(fd, n)
-      return n
-    },
-  }
-  return { fs, bytesRead }
-}
-
-/** The hint a scan of the data file gives (what sealing wrote before it collected entries). */
-async function scannedHint(dataPath: string): Promise<Buffer> {
-  const fd = nodeFileSystem.openSync(dataPath, 'r')
-  try {
-    const size = readFileSync(dataPath).length
-    const entries = new HintEntries()
-    const result = await scanSegment(nodeFileSystem, fd, size, dataPath, (buf, at, recordSize, h, offset) => {
-      const keyStart = at + RECORD_HEADER_SIZE
-      entries.add(h.type, h.seq, h.expires, offset, recordSize, buf, keyStart, keyStart + h.keyLength)
-    })
-    if (result.end !== size) throw new Error(`scan stopped at ${result.end} of ${size}`)
-    return encodeHintEntries([], entries, { dataLength: size })
-  } finally {
-    nodeFileSystem.closeSync(fd)
-  }
-}
+import { countingFs, scannedHint } from '../helpers/hints.js'
 
 // skipUnchangedWrites off wherever reads are counted: its compare of a rewritten key reads the old value.
 // warmCache off: these tests count the data bytes the engine reads, and warming the cache reads them all.
@@ -95,7 +47,7 @@ async function checkHints(t: test.Test, dir: string, bytesRead: Map<string, numb
 }
 
 test('sealing encodes the collected entries: no data byte read, same hint as a scan', async (t) => {
-  const { fs, bytesRead } = counting(nodeFileSystem)
+  const { fs, bytesRead } = countingFs()
   const dir = tempPath()
   const db = await CaskDB.open(dir, { ...NO_COMPARE, fs, maxSegmentSize: 4096 })
   await workload(db, 300)
@@ -110,7 +62,7 @@ test('sealing encodes the collected entries: no data byte read, same hint as a s
 })
 
 test('sealing in write-buffer mode encodes the collected entries too', async (t) => {
-  const { fs, bytesRead } = counting(nodeFileSystem)
+  const { fs, bytesRead } = countingFs()
   const dir = tempPath()
   const db = await CaskDB.open(dir, { ...NO_COMPARE, fs, maxSegmentSize: 4096, writeBuffer: true, writeBufferSize: 1024 })
   await workload(db, 300)
@@ -132,7 +84,7 @@ for (const activeHint of [true, false]) {
     const activeHintPath = dataPath.replace('.data', '.active.hint')
     t.ok(existsSync(activeHintPath), 'close wrote an active hint')
     if (!activeHint) rmSync(activeHintPath)
-    const { fs, bytesRead } = counting(nodeFileSystem)
+    const { fs, bytesRead } = countingFs()
     db = await CaskDB.open(dir, { ...options, fs })
     const before = readFileSync(dataPath).length
     bytesRead.clear()
@@ -153,7 +105,7 @@ for (const activeHint of [true, false]) {
 
 test('a write that fails and is rolled back leaves no hint entry; later records are collected', async (t) => {
   const faulty = new FaultyFs()
-  const { fs, bytesRead } = counting(faulty.fs)
+  const { fs, bytesRead } = countingFs(faulty.fs)
   const dir = tempPath()
   const db = await CaskDB.open(dir, { ...NO_COMPARE, fs, maxSegmentSize: 4096 })
   await workload(db, 20)

@@ -19,12 +19,11 @@ import { recover } from '../../src/recovery.js'
 import { resolveOptions } from '../../src/options.js'
 import { systemClock } from '../../src/clock.js'
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
-import { scanSegment } from '../../src/log/scan.js'
 import { sealSegment, withActiveHint } from '../../src/log/seal.js'
 import { HintEntries, decodeHint, encodeHintEntries, encodeHintEntriesSliced, visitHint, visitHintSliced } from '../../src/format/hint.js'
-import { RECORD_HEADER_SIZE } from '../../src/format/record.js'
 import { TimeSlicer } from '../../src/time-slice.js'
 import { tempPath } from '../helpers/tmp.js'
+import { scannedHint } from '../helpers/hints.js'
 
 /** Counts event-loop turns (a setImmediate chain) until stopped. */
 function turnCounter(): { turns: () => number; stop: () => void } {
@@ -117,23 +116,6 @@ test('TimeSlicer: after a long event-loop turn, the next slice is turnShare of i
   await fixed.pause()
   t.ok(fixed.tick(64), 'with share 0 the slice stays sliceMs')
 })
-
-/** The hint a scan of the data file gives. */
-async function scannedHint(dataPath: string): Promise<Buffer> {
-  const fd = nodeFileSystem.openSync(dataPath, 'r')
-  try {
-    const size = readFileSync(dataPath).length
-    const entries = new HintEntries()
-    const result = await scanSegment(nodeFileSystem, fd, size, dataPath, (buf, at, recordSize, h, offset) => {
-      const keyStart = at + RECORD_HEADER_SIZE
-      entries.add(h.type, h.seq, h.expires, offset, recordSize, buf, keyStart, keyStart + h.keyLength)
-    })
-    if (result.end !== size) throw new Error(`scan stopped at ${result.end} of ${size}`)
-    return encodeHintEntries([], entries, { dataLength: size })
-  } finally {
-    nodeFileSystem.closeSync(fd)
-  }
-}
 
 test('sealSegment: collecting (from the active hint) and encoding run in slices; the hint is the scanned one', async (t) => {
   const location = tempPath()
