@@ -26,12 +26,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { CaskDB } from '../src/index.js'
+import { arg } from './lib/script.js'
 import { nodeFileSystem, type FileSystem } from '../src/io/file-system.js'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback
-}
 
 const keys = Number(arg('keys', '3000000'))
 const reopenAt = Number(arg('reopen-at', '0'))

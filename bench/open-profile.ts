@@ -19,11 +19,7 @@ import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { CaskDB } from '../src/index.js'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback
-}
+import { arg, timed, fmt } from './lib/script.js'
 
 const keys = Number(arg('keys', '1000000'))
 const reopens = Number(arg('reopens', '3'))
@@ -31,18 +27,6 @@ const keep = process.argv.includes('--keep')
 const dir = arg('dir', join(mkdtempSync(join(tmpdir(), 'open-profile-')), 'db'))
 const profile = arg('profile', '')
 const probeFile = join(dirname(dir), 'probe')
-
-/** Runs `fn`, returning its result with the wall and CPU (user + system) ms it took. */
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: number; cpuMs: number }> {
-  const cpu = process.cpuUsage()
-  const start = performance.now()
-  const value = await fn()
-  const wallMs = performance.now() - start
-  const used = process.cpuUsage(cpu)
-  return { value, wallMs, cpuMs: (used.user + used.system) / 1000 }
-}
-
-const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`
 
 let probe: Buffer | undefined
 if (!existsSync(dir)) {

@@ -15,25 +15,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CaskDB } from '../src/index.js'
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback
-}
+import { arg, timed, fmt } from './lib/script.js'
 
 const keys = Number(arg('keys', '1000000'))
 const rounds = Number(arg('rounds', '3'))
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: number; cpuMs: number }> {
-  const cpu = process.cpuUsage()
-  const start = performance.now()
-  const value = await fn()
-  const wallMs = performance.now() - start
-  const used = process.cpuUsage(cpu)
-  return { value, wallMs, cpuMs: (used.user + used.system) / 1000 }
-}
-
-const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`
 
 for (let r = 0; r < rounds; r++) {
   const root = mkdtempSync(join(tmpdir(), 'seal-close-'))
