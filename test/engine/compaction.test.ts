@@ -1,7 +1,6 @@
 import test from 'tape'
 import { readdirSync, writeFileSync, copyFileSync, openSync, closeSync, fstatSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { CaskDB, type CaskOptions, type FileSystem } from '../../src/index.js'
 import type { CompactionStep } from '../../src/compaction/compactor.js'
 import { nodeFileSystem } from '../../src/io/file-system.js'

@@ -6,7 +6,7 @@
 import test from 'tape'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CaskDB, ErrorCodes, type CaskOptions } from '../../src/index.js'
+import { CaskDB, type CaskOptions } from '../../src/index.js'
 import { ValueCache } from '../../src/value-cache.js'
 import { FaultyFs } from '../helpers/faulty-fs.js'
 import { tempPath } from '../helpers/tmp.js'
