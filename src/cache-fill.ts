@@ -10,11 +10,13 @@
  */
 import type { FileSystem } from './io/file-system.js'
 import { ENTRY_OVERHEAD, type ValueCache } from './value-cache.js'
-import { RECORD_HEADER_SIZE, RecordType, checksumOk, isKnownType } from './format/record.js'
+import { HEADER_SHORT, RecordType, checksumOk, newHeader, readHeader } from './format/record.js'
 import { scratchBuffer, type Segment } from './log/segment.js'
 
 /** Bytes read per fill: enough to amortise the system call, small enough to stay a short pause (~0.1–0.5 ms). */
 export const FILL_SPAN = 64 * 1024
+
+const header = newHeader()
 
 /** cacheRecords' result when it met a record that fails its checksum. */
 export const DAMAGED = -1
@@ -48,10 +50,11 @@ export function fillSegment(fs: FileSystem, cache: ValueCache, segment: Segment)
   const stop = cacheRecords(cache, segment.id, buf, 0, n, start)
   if (stop === DAMAGED) segment.fillMark = segment.size
   else if (stop > 0) segment.fillMark = start + stop
-  else if (n >= RECORD_HEADER_SIZE && cache.room >= FILL_SPAN / 4) {
+  else if (cache.room >= FILL_SPAN / 4) {
     // One record longer than FILL_SPAN: step over it (its value is cached when
     // it is read). A wrong length only makes the next fill meet damage.
-    segment.fillMark = start + RECORD_HEADER_SIZE + buf.readUInt32BE(21) + buf.readUInt32BE(25)
+    const headerSize = readHeader(buf, 0, n, header)
+    if (headerSize > 0) segment.fillMark = start + headerSize + header.keyLength + header.valueLength
   }
 }
 
@@ -65,23 +68,25 @@ export function fillSegment(fs: FileSystem, cache: ValueCache, segment: Segment)
  */
 export function cacheRecords(cache: ValueCache, segmentId: number, buf: Buffer, from: number, end: number, base: number): number {
   let at = from
-  while (at + RECORD_HEADER_SIZE <= end) {
-    const keyLength = buf.readUInt32BE(at + 21)
-    const valueLength = buf.readUInt32BE(at + 25)
-    const size = RECORD_HEADER_SIZE + keyLength + valueLength
+  const h = header
+  while (at < end) {
+    const headerSize = readHeader(buf, at, end, h)
+    if (headerSize === HEADER_SHORT) return at
+    // A damaged length would send the walk into the middle of later records.
+    if (headerSize < 0) return DAMAGED
+    const valueLength = h.valueLength
+    const size = headerSize + h.keyLength + valueLength
     if (at + size > end) return at
-    const type = buf[at + 4]!
-    if (type === RecordType.PUT) {
+    if (h.type === RecordType.PUT) {
       if (cache.room < valueLength + ENTRY_OVERHEAD) return at
       // Values written through on put are cached already (and the same bytes).
       if (!cache.has(segmentId, base + at)) {
         if (!checksumOk(buf, at, size)) return DAMAGED
         const value = Buffer.allocUnsafe(valueLength)
-        value.set(buf.subarray(at + RECORD_HEADER_SIZE + keyLength, at + size))
+        value.set(buf.subarray(at + size - valueLength, at + size))
         cache.set(segmentId, base + at, value)
       }
-    } else if (!isKnownType(type) || !checksumOk(buf, at, size)) {
-      // A damaged length would send the walk into the middle of later records.
+    } else if (!checksumOk(buf, at, size)) {
       return DAMAGED
     }
     at += size

@@ -17,6 +17,7 @@ import { parseActiveHintFileName, sealSegment, writeActiveHint } from './log/sea
 import { parseSegmentFileName, type Segment } from './log/segment.js'
 import { WritePath, type Op } from './write-path.js'
 import { RecordType } from './format/record.js'
+import { FORMAT_VERSION } from './format/file-header.js'
 import { indexKey, keyBytes, lookupKey, valueBytes } from './bytes.js'
 import { CaskIterator, normalizeLimit, type AnyIterator, type Format, type Formatted, type IteratorOptions, type RangeOptions } from './iterator.js'
 import { Snapshot } from './snapshot.js'
@@ -325,11 +326,14 @@ export class CaskDB extends EventEmitter {
     if (this.options.warmCache) this.#warmer = warmCache(core)
   }
 
-  /** After recovery: the newest unsealed segment stays active, older ones get sealed. */
+  /**
+   * After recovery: the newest unsealed segment stays active (unless it is full
+   * or of an older data format version), older ones get sealed.
+   */
   #adoptSegments(core: StoreCore, report: RecoveryReport): void {
     const unsealed = report.unsealed
     const last = unsealed[unsealed.length - 1]
-    if (last !== undefined && last.size < this.options.maxSegmentSize) {
+    if (last !== undefined && last.size < this.options.maxSegmentSize && last.formatVersion === FORMAT_VERSION) {
       core.active = last
       unsealed.pop()
     } else {

@@ -16,8 +16,8 @@ import { join } from 'node:path'
 import type { HeapGuard } from './heap-guard.js'
 import { CaskError, ErrorCodes, corruption, ioError } from './errors.js'
 import { HintCursor, HintEntries, checkHint, encodeHintEntries, readHintHeader, visitHint, type HintHeader } from './format/hint.js'
-import { DATA_MAGIC, FILE_HEADER_SIZE, HINT_FORMAT_VERSION, checkFileHeader } from './format/file-header.js'
-import { RECORD_HEADER_SIZE, RecordType } from './format/record.js'
+import { DATA_MAGIC, FILE_HEADER_SIZE, HINT_FORMAT_VERSION, checkFileHeader, encodeFileHeader } from './format/file-header.js'
+import { RecordType } from './format/record.js'
 import { newEntry } from './index/ordered-index.js'
 import { intactRecordAfter, scanSegment } from './log/scan.js'
 import { DATA_SUFFIX, HINT_SUFFIX, Segment, parseSegmentFileName, segmentFileName } from './log/segment.js'
@@ -198,7 +198,7 @@ export async function recover(core: StoreCore, memory?: HeapGuard): Promise<Reco
       segment.size,
       segment.dataPath,
       (buf, at, size, header, offset) => {
-        const keyStart = at + RECORD_HEADER_SIZE
+        const keyStart = at + header.headerSize
         const key = buf.latin1Slice(keyStart, keyStart + header.keyLength)
         apply(core, segment, key, header.type, header.seq, header.expires, offset, size, tombstones)
         memory?.admitLoad(1)
@@ -474,23 +474,16 @@ async function openSegment(core: StoreCore, id: number, sealed: boolean): Promis
     if (n < FILE_HEADER_SIZE && !sealed) {
       // Created but its header never reached the disk: an empty active segment.
       core.fs.ftruncateSync(fd, 0)
-      core.fs.writevSync(fd, [Buffer.from(headerBytes())], 0)
+      core.fs.writevSync(fd, [encodeFileHeader(DATA_MAGIC)], 0)
       segment.size = FILE_HEADER_SIZE
       return segment
     }
-    checkFileHeader(header.subarray(0, n), DATA_MAGIC, path)
+    segment.formatVersion = checkFileHeader(header.subarray(0, n), DATA_MAGIC, path)
   } catch (err) {
     core.fs.closeSync(fd)
     throw err instanceof CaskError ? err : ioError(`reading ${path}`, err)
   }
   return segment
-}
-
-function headerBytes(): Buffer {
-  const b = Buffer.alloc(FILE_HEADER_SIZE)
-  b.write(DATA_MAGIC, 0, 'latin1')
-  b.writeUInt16BE(1, 4)
-  return b
 }
 
 const previous = newEntry()

@@ -7,12 +7,10 @@ import { CaskError, ErrorCodes } from './errors.js'
 import type { BufferGeneration, BufferedWrite, StoreCore } from './core.js'
 import type { GroupCommit, WriteGroup } from './log/group-commit.js'
 import type { Segment } from './log/segment.js'
-import { BATCH_VALUE_SIZE, RECORD_HEADER_SIZE, RecordType, recordSize, writeBatchHeader, writeRecord } from './format/record.js'
+import { BATCH_VALUE_SIZE, RecordType, headerSize, holdsValueOf, recordSize, writeBatchHeader, writeRecord } from './format/record.js'
 import { ENTRY_OVERHEAD } from './value-cache.js'
 import { newEntry } from './index/ordered-index.js'
 import { appendedEntries } from './log/appended.js'
-
-const BATCH_HEADER_SIZE = recordSize(0, BATCH_VALUE_SIZE)
 
 /** A validated operation: bytes already checked against the limits. */
 export interface Op {
@@ -42,7 +40,7 @@ class PendingWrite implements WriteGroup {
     readonly sync: boolean,
     readonly ops: Op[],
     readonly firstSeq: number,
-    readonly headerSize: number,
+    readonly batchHeaderSize: number,
   ) {}
 
   applied(segment: Segment, offset: number): void {
@@ -93,7 +91,7 @@ export class WritePath {
     if (op.type === RecordType.DELETE) return !exists
     if (!core.options.skipUnchangedWrites || !exists || entry.expires !== op.expires) return false
     if (core.isExpired(entry.expires)) return false
-    if (entry.seg >= 0 && entry.size !== recordSize(op.keyBytes.length, op.value!.length)) return false
+    if (entry.seg >= 0 && !holdsValueOf(entry.size, op.keyBytes.length, op.value!.length, entry.seq, entry.expires)) return false
     const current = core.readValue(entry, core.buffers)
     return current !== undefined && current.equals(op.value!)
   }
@@ -102,23 +100,23 @@ export class WritePath {
   write(ops: Op[], sync: boolean): Promise<void> {
     const core = this.#core
     const n = ops.length
+    const firstSeq = core.seq + 1
     let bytes = 0
     for (let i = 0; i < n; i++) {
       const op = ops[i]!
-      bytes += recordSize(op.keyBytes.length, op.value === undefined ? 0 : op.value.length)
+      bytes += recordSize(op.keyBytes.length, op.value === undefined ? 0 : op.value.length, firstSeq + i, op.expires)
     }
-    const headerSize = n > 1 ? BATCH_HEADER_SIZE : 0
-    const buf = Buffer.allocUnsafe(headerSize + bytes)
-    const firstSeq = core.seq + 1
+    const batchHeaderSize = n > 1 ? recordSize(0, BATCH_VALUE_SIZE, firstSeq, 0) : 0
+    const buf = Buffer.allocUnsafe(batchHeaderSize + bytes)
     const inFlight = this.#inFlight
-    let at = headerSize
+    let at = batchHeaderSize
     for (let i = 0; i < n; i++) {
       const op = ops[i]!
       at += writeRecord(buf, at, op.type, ++core.seq, op.expires, op.keyBytes, op.value)
       inFlight.add(op.key)
     }
-    if (headerSize > 0) writeBatchHeader(buf, 0, firstSeq, n, bytes)
-    const group = new PendingWrite(this, buf, sync, ops, firstSeq, headerSize)
+    if (batchHeaderSize > 0) writeBatchHeader(buf, 0, firstSeq, n, bytes)
+    const group = new PendingWrite(this, buf, sync, ops, firstSeq, batchHeaderSize)
     const done = new Promise<void>((resolve, reject) => {
       group.resolve = resolve
       group.fail = reject
@@ -138,11 +136,11 @@ export class WritePath {
     const core = this.#core
     const cache = core.cache
     const prev = this.#previous
-    const { ops, bytes, headerSize } = group
-    if (headerSize > 0) segment.dead += headerSize
+    const { ops, bytes, batchHeaderSize } = group
+    if (batchHeaderSize > 0) segment.dead += batchHeaderSize
     // The sealing hint is built from these, so that sealing reads nothing back.
     const appended = appendedEntries(segment, offset)
-    const collect = appended.group(offset, headerSize)
+    const collect = appended.group(offset, batchHeaderSize)
     // Write-through: a value just put is the likeliest to be read (or compared) next. In a batch,
     // only for keys it overwrites: a key written again tends to be written again, and the
     // unchanged-write check of that next write then needs no disk read; new keys of a bulk load
@@ -151,12 +149,12 @@ export class WritePath {
     // read saves).
     const writeThrough = ops.length === 1
     let seq = group.firstSeq
-    let at = headerSize
+    let at = batchHeaderSize
     for (let i = 0; i < ops.length; i++, seq++) {
       const op = ops[i]!
-      const keyStart = at + RECORD_HEADER_SIZE
-      const valueStart = keyStart + op.keyBytes.length
       const valueLength = op.value === undefined ? 0 : op.value.length
+      const keyStart = at + headerSize(op.keyBytes.length, valueLength, seq, op.expires)
+      const valueStart = keyStart + op.keyBytes.length
       const size = valueStart + valueLength - at
       const position = offset + at
       segment.noteSeq(seq)
@@ -200,7 +198,7 @@ export class WritePath {
       }
       const index = generation.slots.length
       generation.slots.push(slot)
-      generation.bytes += RECORD_HEADER_SIZE + op.keyBytes.length + (op.value?.length ?? 0)
+      generation.bytes += recordSize(op.keyBytes.length, op.value?.length ?? 0, core.seq, op.expires)
       const existed =
         op.type === RecordType.PUT
           ? core.index.set(op.key, -generation.id, index, 0, op.expires, 0, prev)
@@ -270,33 +268,37 @@ export class WritePath {
 
   #writeBuffered(generation: BufferGeneration, ops: Op[], slotOf: number[], sync: boolean): Promise<void> {
     const core = this.#core
+    const firstSeq = core.seq + 1
     let bytes = 0
-    for (const op of ops) bytes += recordSize(op.keyBytes.length, op.value?.length ?? 0)
-    const headerSize = ops.length > 1 ? recordSize(0, 8) : 0
-    const buf = Buffer.allocUnsafe(headerSize + bytes)
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!
+      bytes += recordSize(op.keyBytes.length, op.value?.length ?? 0, firstSeq + i, op.expires)
+    }
+    const batchHeaderSize = ops.length > 1 ? recordSize(0, BATCH_VALUE_SIZE, firstSeq, 0) : 0
+    const buf = Buffer.allocUnsafe(batchHeaderSize + bytes)
     const placed: { seq: number; size: number; at: number }[] = []
-    let at = headerSize
+    let at = batchHeaderSize
     for (const op of ops) {
       const seq = ++core.seq
       const size = writeRecord(buf, at, op.type, seq, op.expires, op.keyBytes, op.value)
       placed.push({ seq, size, at })
       at += size
     }
-    if (headerSize > 0) writeBatchHeader(buf, 0, placed[0]!.seq, ops.length, bytes)
+    if (batchHeaderSize > 0) writeBatchHeader(buf, 0, firstSeq, ops.length, bytes)
     return new Promise<void>((resolve, reject) => {
       this.log.submit({
         bytes: buf,
         sync,
         applied: (segment, offset) => {
-          segment.dead += headerSize
+          segment.dead += batchHeaderSize
           const appended = appendedEntries(segment, offset)
-          const collect = appended.group(offset, headerSize)
+          const collect = appended.group(offset, batchHeaderSize)
           for (let i = 0; i < ops.length; i++) {
             const op = ops[i]!
             const p = placed[i]!
             segment.noteSeq(p.seq)
             if (collect) {
-              const keyStart = p.at + RECORD_HEADER_SIZE
+              const keyStart = p.at + p.size - op.keyBytes.length - (op.value?.length ?? 0)
               appended.add(op.type, p.seq, op.expires, p.size, buf, keyStart, keyStart + op.keyBytes.length)
             }
             const position = offset + p.at

@@ -11,7 +11,7 @@
  * so a stale position can never copy another record under this key.
  */
 import { TMP_SUFFIX, type Segment } from '../log/segment.js'
-import { RECORD_HEADER_SIZE, checksumOk, newHeader, readHeader } from '../format/record.js'
+import { checksumOk, newHeader, readHeader } from '../format/record.js'
 import { corruption, ioError } from '../errors.js'
 import type { StoreCore } from '../core.js'
 
@@ -95,11 +95,11 @@ export class RecordCopier {
     if (got < length) throw corruption('record extends past the end of the file', run.input.dataPath, run.start + got)
     const h = this.#header
     for (const r of run.records) {
-      readHeader(this.#window, r.at, h)
       const ok =
+        readHeader(this.#window, r.at, r.at + r.size, h) > 0 &&
         h.type === r.type &&
         h.seq === r.seq &&
-        RECORD_HEADER_SIZE + h.keyLength + h.valueLength === r.size &&
+        h.headerSize + h.keyLength + h.valueLength === r.size &&
         checksumOk(this.#window, r.at, r.size)
       if (!ok) throw corruption('record checksum mismatch', run.input.dataPath, run.start + (r.at - run.at))
     }

@@ -5,7 +5,7 @@
  * its data file when the hint is missing or damaged.
  */
 import { visitHint } from '../format/hint.js'
-import { RECORD_HEADER_SIZE, RecordType } from '../format/record.js'
+import { RecordType } from '../format/record.js'
 import { scanSegment } from '../log/scan.js'
 import type { Segment } from '../log/segment.js'
 import { corruption } from '../errors.js'
@@ -29,7 +29,7 @@ export async function keptTombstones(core: StoreCore, input: Segment, minSeq: nu
   const found: Tombstone[] = []
   const result = await scanSegment(core.fs, input.fd, input.size, input.dataPath, (buf, at, size, h, offset) => {
     if (h.type !== RecordType.DELETE || h.seq < minSeq) return
-    const keyStart = at + RECORD_HEADER_SIZE
+    const keyStart = at + h.headerSize
     found.push({ key: buf.latin1Slice(keyStart, keyStart + h.keyLength), input, offset, size, seq: h.seq, expires: h.expires })
   })
   // A tombstone past the damage would be lost with the input, and the value it hides would come back.

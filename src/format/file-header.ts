@@ -9,14 +9,18 @@
  *     4 B      u16 BE    u16 (0)
  *
  * magic: "CSKD" for data segments, "CSKH" for hint files. Each kind has its
- * own version: data segments are at 1, hint files at 2 (sorted, compact
- * entries; version 1 hints are still read, see hint.ts).
+ * own version: data segments are at 2 (records with varint headers, see
+ * record.ts; version 1 segments are still read, and never appended to), hint
+ * files at 2 (sorted, compact entries; version 1 hints are still read, see
+ * hint.ts).
  */
 import { CaskError, ErrorCodes, corruption } from '../errors.js'
 
 export const FILE_HEADER_SIZE = 8
-/** Version of data segments. */
-export const FORMAT_VERSION = 1
+/** Version of data segments written now. */
+export const FORMAT_VERSION = 2
+/** Versions of data segments this caskdb reads. */
+export const DATA_VERSIONS: readonly number[] = [1, FORMAT_VERSION]
 /** Version of hint files written now. */
 export const HINT_FORMAT_VERSION = 2
 
@@ -34,7 +38,7 @@ export function encodeFileHeader(magic: string, version = FORMAT_VERSION): Buffe
  * Throws CORRUPTION for a wrong magic and UNSUPPORTED_FORMAT for a version
  * not in `accepted` (the newest last); returns the version.
  */
-export function checkFileHeader(bytes: Uint8Array, magic: string, file: string, accepted: readonly number[] = [FORMAT_VERSION]): number {
+export function checkFileHeader(bytes: Uint8Array, magic: string, file: string, accepted: readonly number[] = DATA_VERSIONS): number {
   if (bytes.length < FILE_HEADER_SIZE) throw corruption('file header is truncated', file, 0)
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, FILE_HEADER_SIZE)
   if (buf.toString('latin1', 0, 4) !== magic) throw corruption(`bad magic (expected ${magic})`, file, 0)

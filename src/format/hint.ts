@@ -44,7 +44,8 @@
  */
 import { crc32 } from 'node:zlib'
 import { FILE_HEADER_SIZE, HINT_FORMAT_VERSION, HINT_MAGIC, checkFileHeader, encodeFileHeader } from './file-header.js'
-import { RECORD_HEADER_SIZE } from './record.js'
+import { MIN_RECORD_SIZE } from './record.js'
+import { putVarint } from './varint.js'
 import { corruption } from '../errors.js'
 import { runSliced, runToEnd, sortWork, type SlicedWork, type TimeSlicer } from '../time-slice.js'
 
@@ -302,23 +303,6 @@ function* sortWords(words: Uint32Array<ArrayBuffer>, n: number): SlicedWork<Uint
 }
 
 // --- encoding ---
-
-/** Writes `v` (a safe integer) as a little-endian base-128 varint at `at`; returns the end. */
-export function putVarint(buf: Buffer, at: number, v: number): number {
-  if (v < TWO_32) {
-    while (v >= 0x80) {
-      buf[at++] = (v & 0x7f) | 0x80
-      v >>>= 7
-    }
-  } else {
-    while (v >= 0x80) {
-      buf[at++] = (v % 128) | 0x80
-      v = Math.floor(v / 128)
-    }
-  }
-  buf[at++] = v
-  return at
-}
 
 /** Encodes a hint of collected entries (in any order; they are written sorted). */
 export function encodeHintEntries(replaces: readonly number[], c: HintEntries, options: HintOptions = {}): Buffer {
@@ -579,7 +563,7 @@ export class HintCursor {
     if (suffix === 0 && this.#read > 0 && seq < this.seq) throw this.#bad('hint entries of one key out of order', at)
     // An entry must name a whole record inside the bytes the hint covers, so a
     // hint can never make a read allocate what a length field claims.
-    if (offset < FILE_HEADER_SIZE || size < RECORD_HEADER_SIZE) throw this.#bad(`hint entry at segment offset ${offset} is not a record`, at)
+    if (offset < FILE_HEADER_SIZE || size < MIN_RECORD_SIZE) throw this.#bad(`hint entry at segment offset ${offset} is not a record`, at)
     if (offset + size > this.header.dataLength) throw this.#bad(`hint entry at segment offset ${offset} ends past the bytes the hint covers`, at)
     this.sameKey = suffix === 0 && this.#read > 0
     this.type = type
@@ -673,7 +657,7 @@ function visitLegacy(buf: Buffer, file: string, header: HintHeader, visit: HintV
     if (at + V1_ENTRY_HEADER_SIZE + keyLength > end) throw corruption('hint key overruns the file', file, at)
     const offset = buf.readUInt32BE(at + 17)
     const size = buf.readUInt32BE(at + 21)
-    if (offset < FILE_HEADER_SIZE || size < RECORD_HEADER_SIZE) throw corruption(`hint entry at segment offset ${offset} is not a record`, file, 0)
+    if (offset < FILE_HEADER_SIZE || size < MIN_RECORD_SIZE) throw corruption(`hint entry at segment offset ${offset} is not a record`, file, 0)
     dataLength = Math.max(dataLength, offset + size)
     at += V1_ENTRY_HEADER_SIZE + keyLength
     n++

@@ -1,48 +1,91 @@
 /**
  * The on-disk record, the unit of the append-only log.
  *
- *   0       4      5              13             21        25        29       29+k
- *   +-------+------+--------------+--------------+---------+---------+--------+---------+
- *   | crc32 | type | seq          | expires      | key len | val len | key    | value   |
- *   +-------+------+--------------+--------------+---------+---------+--------+---------+
- *     u32 BE  u8     u64 BE         u64 BE (ms)    u32 BE    u32 BE    k bytes  v bytes
+ * Layout 2, written by data format version 2 (a header of 8 to 31 bytes;
+ * 10 for a 16-byte key, a 100-byte value and a seq below 2^21):
+ *
+ *   0       4       5
+ *   +-------+-------+---------+---------+--------+-----------+-------+---------+
+ *   | crc32 | flags | key len | val len | seq    | [expires] | key   | value   |
+ *   +-------+-------+---------+---------+--------+-----------+-------+---------+
+ *     u32 BE  u8      varint    varint    varint   varint      k B     v B
+ *
+ *   flags: bit 7 set (layout 2), bits 0-1 the type, bit 2 an expires field
+ *   follows (most records never expire, so most skip it), bits 3-6 zero.
+ *   varint: unsigned LEB128 (varint.ts); lengths take at most 5 bytes, seq
+ *   and expires at most 8.
+ *
+ * Layout 1, written by data format version 1, still read (a fixed 29 bytes):
+ *
+ *   0       4      5              13             21        25        29
+ *   +-------+------+--------------+--------------+---------+---------+-----+-------+
+ *   | crc32 | type | seq          | expires      | key len | val len | key | value |
+ *   +-------+------+--------------+--------------+---------+---------+-----+-------+
+ *     u32 BE  u8     u64 BE         u64 BE (ms)    u32 BE    u32 BE
+ *
+ * A layout 1 type byte (1-3) has bit 7 clear, so every record says which
+ * layout it has: compaction copies records verbatim, and a segment written by
+ * version 2 may hold layout 1 records copied from an older one.
  *
  * crc32 (zlib) covers every byte after itself. `expires` is an absolute
  * wall-clock time in ms, 0 for never. Types:
  *
  *   PUT    key + value.
  *   DELETE key, empty value (a tombstone).
- *   BATCH  empty key; value = [u32 count][u32 body length]. The `count`
- *          records that follow (body length bytes in all) form one atomic
- *          batch: recovery applies all of them or none.
+ *   BATCH  empty key; value = [u32 BE count][u32 BE body length]. The
+ *          `count` records that follow (body length bytes in all) form one
+ *          atomic batch: recovery applies all of them or none.
  *
  * Records are copied verbatim by compaction, so the checksum written once
- * guards the bytes for their whole life.
+ * guards the bytes for their whole life. Layout 2 exists for disk use: with
+ * 116 bytes of key and value, a 29-byte header alone made a record 1.25x its
+ * payload; a 10-byte header makes it 1.09x.
  */
 import { crc32 } from 'node:zlib'
+import { putVarint, varintSize } from './varint.js'
 
-export const RECORD_HEADER_SIZE = 29
+/** Size of a layout 1 header. */
+export const V1_HEADER_SIZE = 29
+/** The longest header: layout 2 with 5-byte lengths and 8-byte seq and expires. */
+export const MAX_HEADER_SIZE = 5 + 2 * 5 + 2 * 8
+/** The shortest record: layout 2, empty key and value, a one-byte seq. */
+export const MIN_RECORD_SIZE = 8
 export const BATCH_VALUE_SIZE = 8
 
 export const RecordType = { PUT: 1, DELETE: 2, BATCH: 3 } as const
 export type RecordType = (typeof RecordType)[keyof typeof RecordType]
 
+const LAYOUT_2 = 0x80
+const FLAG_EXPIRES = 4
+const TYPE_MASK = 3
+/** Flag bits that must be zero in layout 2. */
+const RESERVED = 0x78
 const TWO_32 = 0x1_0000_0000
 
-export function recordSize(keyLength: number, valueLength: number): number {
-  return RECORD_HEADER_SIZE + keyLength + valueLength
+/** readHeader: the header runs past the bytes given. */
+export const HEADER_SHORT = 0
+/** readHeader: not a record header (unknown type or flags, malformed number). */
+export const HEADER_BAD = -1
+
+/** Header bytes of the layout 2 record writeRecord writes for these fields. */
+export function headerSize(keyLength: number, valueLength: number, seq: number, expires: number): number {
+  return 5 + varintSize(keyLength) + varintSize(valueLength) + varintSize(seq) + (expires === 0 ? 0 : varintSize(expires))
 }
 
-function writeU64(buf: Buffer, value: number, at: number): void {
-  buf.writeUInt32BE(Math.floor(value / TWO_32), at)
-  buf.writeUInt32BE(value >>> 0, at + 4)
+/** Size of the record writeRecord writes for these fields. */
+export function recordSize(keyLength: number, valueLength: number, seq: number, expires: number): number {
+  return headerSize(keyLength, valueLength, seq, expires) + keyLength + valueLength
 }
 
-function readU64(buf: Buffer, at: number): number {
-  return buf.readUInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4)
+/**
+ * Whether a record of `size` bytes written with this key length, seq and
+ * expires (in either layout) holds a value of `valueLength` bytes.
+ */
+export function holdsValueOf(size: number, keyLength: number, valueLength: number, seq: number, expires: number): boolean {
+  return size === recordSize(keyLength, valueLength, seq, expires) || size === V1_HEADER_SIZE + keyLength + valueLength
 }
 
-/** Writes one record into `target` at `at`; returns its size. */
+/** Writes one layout 2 record into `target` at `at`; returns its size. */
 export function writeRecord(
   target: Buffer,
   at: number,
@@ -53,14 +96,15 @@ export function writeRecord(
   value: Uint8Array | undefined,
 ): number {
   const valueLength = value === undefined ? 0 : value.length
-  target[at + 4] = type
-  writeU64(target, seq, at + 5)
-  writeU64(target, expires, at + 13)
-  target.writeUInt32BE(key.length, at + 21)
-  target.writeUInt32BE(valueLength, at + 25)
-  target.set(key, at + RECORD_HEADER_SIZE)
-  if (value !== undefined) target.set(value, at + RECORD_HEADER_SIZE + key.length)
-  const end = at + RECORD_HEADER_SIZE + key.length + valueLength
+  target[at + 4] = LAYOUT_2 | type | (expires === 0 ? 0 : FLAG_EXPIRES)
+  let p = putVarint(target, at + 5, key.length)
+  p = putVarint(target, p, valueLength)
+  p = putVarint(target, p, seq)
+  if (expires !== 0) p = putVarint(target, p, expires)
+  target.set(key, p)
+  p += key.length
+  if (value !== undefined) target.set(value, p)
+  const end = p + valueLength
   target.writeUInt32BE(crc32(target.subarray(at + 4, end)), at)
   return end - at
 }
@@ -80,19 +124,103 @@ export interface RecordHeader {
   expires: number
   keyLength: number
   valueLength: number
-}
-
-/** Reads the fixed header; does not check the CRC. */
-export function readHeader(buf: Buffer, at: number, out: RecordHeader): void {
-  out.type = buf[at + 4]!
-  out.seq = readU64(buf, at + 5)
-  out.expires = readU64(buf, at + 13)
-  out.keyLength = buf.readUInt32BE(at + 21)
-  out.valueLength = buf.readUInt32BE(at + 25)
+  /** Bytes before the key. */
+  headerSize: number
 }
 
 export function newHeader(): RecordHeader {
-  return { type: 0, seq: 0, expires: 0, keyLength: 0, valueLength: 0 }
+  return { type: 0, seq: 0, expires: 0, keyLength: 0, valueLength: 0, headerSize: 0 }
+}
+
+/** Where the last getVarint stopped. */
+let varintEnd = 0
+/** getVarint ran out of bytes. */
+const RAN_OUT = -2
+
+/** A varint of at most `maxBytes` in buf[at, end); RAN_OUT or HEADER_BAD if there is none. */
+function getVarint(buf: Uint8Array, at: number, end: number, maxBytes: number): number {
+  const first = at
+  let v = 0
+  let scale = 1
+  while (at < end) {
+    const b = buf[at++]!
+    if (b < 0x80) {
+      v += b * scale
+      varintEnd = at
+      return v <= Number.MAX_SAFE_INTEGER ? v : HEADER_BAD
+    }
+    if (at - first === maxBytes) return HEADER_BAD
+    v += (b & 0x7f) * scale
+    scale *= 128
+  }
+  return RAN_OUT
+}
+
+/**
+ * Reads the header of the record at `at` from `buf[at, end)` into `out`;
+ * returns its size, HEADER_SHORT if it runs past `end`, or HEADER_BAD if
+ * these bytes cannot start a record. Does not check the CRC.
+ */
+export function readHeader(buf: Buffer, at: number, end: number, out: RecordHeader): number {
+  if (at + 5 > end) return HEADER_SHORT
+  const flags = buf[at + 4]!
+  if (flags < LAYOUT_2) {
+    if (flags < RecordType.PUT || flags > RecordType.BATCH) return HEADER_BAD
+    if (at + V1_HEADER_SIZE > end) return HEADER_SHORT
+    out.type = flags
+    out.seq = buf.readUInt32BE(at + 5) * TWO_32 + buf.readUInt32BE(at + 9)
+    out.expires = buf.readUInt32BE(at + 13) * TWO_32 + buf.readUInt32BE(at + 17)
+    out.keyLength = buf.readUInt32BE(at + 21)
+    out.valueLength = buf.readUInt32BE(at + 25)
+    out.headerSize = V1_HEADER_SIZE
+    return V1_HEADER_SIZE
+  }
+  if ((flags & RESERVED) !== 0 || (flags & TYPE_MASK) === 0) return HEADER_BAD
+  // One-byte lengths are the common case (keys and values below 128 bytes).
+  let p = at + 5
+  let keyLength = p < end ? buf[p]! : 0x80
+  if (keyLength < 0x80) p++
+  else {
+    keyLength = getVarint(buf, p, end, 5)
+    if (keyLength < 0) return keyLength === RAN_OUT ? HEADER_SHORT : HEADER_BAD
+    p = varintEnd
+  }
+  let valueLength = p < end ? buf[p]! : 0x80
+  if (valueLength < 0x80) p++
+  else {
+    valueLength = getVarint(buf, p, end, 5)
+    if (valueLength < 0) return valueLength === RAN_OUT ? HEADER_SHORT : HEADER_BAD
+    p = varintEnd
+  }
+  const seq = getVarint(buf, p, end, 8)
+  if (seq < 0) return seq === RAN_OUT ? HEADER_SHORT : HEADER_BAD
+  p = varintEnd
+  let expires = 0
+  if ((flags & FLAG_EXPIRES) !== 0) {
+    expires = getVarint(buf, p, end, 8)
+    if (expires < 0) return expires === RAN_OUT ? HEADER_SHORT : HEADER_BAD
+    p = varintEnd
+  }
+  out.type = flags & TYPE_MASK
+  out.seq = seq
+  out.expires = expires
+  out.keyLength = keyLength
+  out.valueLength = valueLength
+  out.headerSize = p - at
+  return p - at
+}
+
+const scratchHeader = newHeader()
+
+/**
+ * Where the value of the record of `size` bytes at `at` starts, or -1 if its
+ * header does not describe exactly `size` bytes.
+ */
+export function valueStartOf(buf: Buffer, at: number, size: number): number {
+  const h = scratchHeader
+  const hs = readHeader(buf, at, at + size, h)
+  if (hs <= 0 || hs + h.keyLength + h.valueLength !== size) return -1
+  return at + hs + h.keyLength
 }
 
 /** True when the record of `size` bytes at `at` matches its checksum. */

@@ -23,7 +23,8 @@
  * be made, a failed fdatasync) marks it broken and sealing scans instead.
  */
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
-import { putVarint, type HintEntries } from '../format/hint.js'
+import type { HintEntries } from '../format/hint.js'
+import { putVarint } from '../format/varint.js'
 import type { Segment } from './segment.js'
 
 const CHUNK_SIZE = 256 * 1024

@@ -7,7 +7,7 @@
  */
 import { corruption, ioError } from '../errors.js'
 import type { FileSystem } from '../io/file-system.js'
-import { RECORD_HEADER_SIZE, checksumOk } from '../format/record.js'
+import { MIN_RECORD_SIZE, checksumOk, valueStartOf } from '../format/record.js'
 import type { Segment } from './segment.js'
 
 const MAX_WINDOW = 256 * 1024
@@ -30,11 +30,12 @@ export class ReadAhead {
       if (this.#length < size) throw corruption('record runs past the end of its segment', segment.dataPath, offset)
     }
     const at = offset - this.#start
-    if (size < RECORD_HEADER_SIZE || !checksumOk(this.#buf, at, size)) {
+    if (size < MIN_RECORD_SIZE || !checksumOk(this.#buf, at, size)) {
       throw corruption('record checksum mismatch', segment.dataPath, offset)
     }
-    const keyLength = this.#buf.readUInt32BE(at + 21)
-    return Buffer.from(this.#buf.subarray(at + RECORD_HEADER_SIZE + keyLength, at + size))
+    const start = valueStartOf(this.#buf, at, size)
+    if (start < 0) throw corruption('record length mismatch', segment.dataPath, offset)
+    return Buffer.from(this.#buf.subarray(start, at + size))
   }
 
   #fill(fs: FileSystem, segment: Segment, offset: number, length: number): void {

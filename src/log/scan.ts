@@ -16,10 +16,11 @@ import { TimeSlicer, byteUnits } from '../time-slice.js'
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
 import {
   BATCH_VALUE_SIZE,
-  RECORD_HEADER_SIZE,
+  HEADER_SHORT,
+  MAX_HEADER_SIZE,
+  MIN_RECORD_SIZE,
   RecordType,
   checksumOk,
-  isKnownType,
   newHeader,
   readHeader,
   type RecordHeader,
@@ -85,25 +86,33 @@ const READ_MORE = -1
  */
 function checkBuffered(win: Window, offset: number, header: RecordHeader): number | string {
   const end = win.start + win.length
-  if (offset < win.start || offset + RECORD_HEADER_SIZE > end) return READ_MORE
+  if (offset < win.start || offset >= end) return READ_MORE
   const at = offset - win.start
-  readHeader(win.buf, at, header)
-  if (!isKnownType(header.type)) return `unknown record type ${header.type}`
-  const size = RECORD_HEADER_SIZE + header.keyLength + header.valueLength
+  const headerSize = readHeader(win.buf, at, win.length, header)
+  if (headerSize === HEADER_SHORT) return READ_MORE
+  if (headerSize < 0) return badHeader(win.buf[at + 4]!)
+  const size = headerSize + header.keyLength + header.valueLength
   if (offset + size > end) return READ_MORE
   if (!checksumOk(win.buf, at, size)) return 'record checksum mismatch'
   return size
+}
+
+function badHeader(typeByte: number): string {
+  return `unknown record type or malformed header (type byte ${typeByte})`
 }
 
 /** Checks one record at `offset`, reading as needed; returns its size or a reason it is bad. */
 async function checkRecord(win: Window, offset: number, header: RecordHeader): Promise<number | string> {
   const buffered = checkBuffered(win, offset, header)
   if (buffered !== READ_MORE) return buffered
-  if (!(await win.ensure(offset, RECORD_HEADER_SIZE))) return 'truncated record header'
+  // A header is at most MAX_HEADER_SIZE bytes; the last record of a file may be shorter than that.
+  const available = Math.min(MAX_HEADER_SIZE, win.fileSize - offset)
+  if (available < MIN_RECORD_SIZE || !(await win.ensure(offset, available))) return 'truncated record header'
   const at = offset - win.start
-  readHeader(win.buf, at, header)
-  if (!isKnownType(header.type)) return `unknown record type ${header.type}`
-  const size = RECORD_HEADER_SIZE + header.keyLength + header.valueLength
+  const headerSize = readHeader(win.buf, at, win.length, header)
+  if (headerSize === HEADER_SHORT) return 'truncated record header'
+  if (headerSize < 0) return badHeader(win.buf[at + 4]!)
+  const size = headerSize + header.keyLength + header.valueLength
   if (!(await win.ensure(offset, size))) return 'truncated record'
   if (!checksumOk(win.buf, offset - win.start, size)) return 'record checksum mismatch'
   return size
@@ -135,7 +144,7 @@ export async function scanSegment(
     if (header.valueLength !== BATCH_VALUE_SIZE) {
       return { end: offset, failedAt: offset, damage: `malformed batch header at offset ${offset}` }
     }
-    const valueAt = offset - win.start + RECORD_HEADER_SIZE
+    const valueAt = offset - win.start + header.headerSize
     const count = win.buf.readUInt32BE(valueAt)
     const bodyLength = win.buf.readUInt32BE(valueAt + 4)
     const bodyStart = offset + size
@@ -158,8 +167,8 @@ export async function scanSegment(
     for (let i = 0; i < count; i++) {
       let inner: number
       if (checked) {
-        readHeader(win.buf, at - win.start, header)
-        inner = RECORD_HEADER_SIZE + header.keyLength + header.valueLength
+        const innerAt = at - win.start
+        inner = readHeader(win.buf, innerAt, win.length, header) + header.keyLength + header.valueLength
       } else {
         inner = (await checkRecord(win, at, header)) as number
       }
@@ -189,10 +198,10 @@ export async function intactRecordAfter(fs: FileSystem, fd: Fd, fileSize: number
     } catch (err) {
       throw ioError(`reading ${path}`, err)
     }
-    for (let at = 0; at + RECORD_HEADER_SIZE <= n; at++) {
-      readHeader(buf, at, header)
-      if (header.type !== RecordType.PUT && header.type !== RecordType.DELETE) continue
-      const size = RECORD_HEADER_SIZE + header.keyLength + header.valueLength
+    for (let at = 0; at + MIN_RECORD_SIZE <= n; at++) {
+      const headerSize = readHeader(buf, at, n, header)
+      if (headerSize <= 0 || (header.type !== RecordType.PUT && header.type !== RecordType.DELETE)) continue
+      const size = headerSize + header.keyLength + header.valueLength
       if (at + size > n || size > fileSize) continue
       if (checksumOk(buf, at, size)) return start + at
     }

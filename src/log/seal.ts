@@ -15,7 +15,6 @@ import { TMP_SUFFIX, segmentFileName, type Segment } from './segment.js'
 import { scanSegment } from './scan.js'
 import { crc32 } from 'node:zlib'
 import { HintEntries, encodeHintEntriesSliced, readHintHeader, tailRange, visitHintSliced } from '../format/hint.js'
-import { RECORD_HEADER_SIZE } from '../format/record.js'
 import { FILE_HEADER_SIZE } from '../format/file-header.js'
 import { corruption, ioError } from '../errors.js'
 import type { StoreCore } from '../core.js'
@@ -51,7 +50,7 @@ async function scanEntries(
     end,
     segment.dataPath,
     (buf, at, size, h, offset) => {
-      const keyStart = at + RECORD_HEADER_SIZE
+      const keyStart = at + h.headerSize
       entries.add(h.type, h.seq, h.expires, offset, size, buf, keyStart, keyStart + h.keyLength)
     },
     from,

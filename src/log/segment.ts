@@ -5,8 +5,8 @@
 import { join } from 'node:path'
 import { corruption, ioError } from '../errors.js'
 import type { Fd, FileSystem } from '../io/file-system.js'
-import { RECORD_HEADER_SIZE, checksumOk } from '../format/record.js'
-import { FILE_HEADER_SIZE } from '../format/file-header.js'
+import { MIN_RECORD_SIZE, checksumOk, valueStartOf } from '../format/record.js'
+import { FILE_HEADER_SIZE, FORMAT_VERSION } from '../format/file-header.js'
 
 export const DATA_SUFFIX = '.data'
 export const HINT_SUFFIX = '.hint'
@@ -60,6 +60,12 @@ export class Segment {
    * Always a record boundary.
    */
   fillMark = FILE_HEADER_SIZE
+  /**
+   * Data format version in the file header. Only a segment of the current
+   * version is appended to: an older caskdb must be able to refuse a file
+   * that holds records it cannot read, by its header alone.
+   */
+  formatVersion = FORMAT_VERSION
 
   constructor(dir: string, id: number, fd: Fd, size: number, sealed: boolean, hinted: boolean) {
     this.id = id
@@ -85,7 +91,7 @@ export class Segment {
     } catch (err) {
       throw ioError(`reading ${this.dataPath}`, err)
     }
-    if (n !== size || size < RECORD_HEADER_SIZE || !checksumOk(buf, 0, size)) {
+    if (n !== size || size < MIN_RECORD_SIZE || !checksumOk(buf, 0, size)) {
       throw corruption('record checksum mismatch', this.dataPath, offset)
     }
     return buf
@@ -118,7 +124,7 @@ export class Segment {
     } catch (err) {
       throw ioError(`reading ${this.dataPath}`, err)
     }
-    if (n < size || size < RECORD_HEADER_SIZE || !checksumOk(buf, 0, size)) {
+    if (n < size || size < MIN_RECORD_SIZE || !checksumOk(buf, 0, size)) {
       throw corruption('record checksum mismatch', this.dataPath, offset)
     }
     return n
@@ -132,7 +138,7 @@ export class Segment {
     } catch (err) {
       throw ioError(`reading ${this.dataPath}`, err)
     }
-    if (n !== size || size < RECORD_HEADER_SIZE || !checksumOk(buf, 0, size)) {
+    if (n !== size || size < MIN_RECORD_SIZE || !checksumOk(buf, 0, size)) {
       throw corruption('record checksum mismatch', this.dataPath, offset)
     }
     return buf
@@ -141,8 +147,8 @@ export class Segment {
 
 /** Where the value of a checked record of `size` bytes at `at` starts. */
 function valueStart(buf: Buffer, at: number, size: number, path: string, offset: number): number {
-  const start = at + RECORD_HEADER_SIZE + buf.readUInt32BE(at + 21)
-  if (start + buf.readUInt32BE(at + 25) !== at + size) throw corruption('record length mismatch', path, offset)
+  const start = valueStartOf(buf, at, size)
+  if (start < 0) throw corruption('record length mismatch', path, offset)
   return start
 }
 

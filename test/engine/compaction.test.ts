@@ -6,7 +6,7 @@ import type { CompactionStep } from '../../src/compaction/compactor.js'
 import { nodeFileSystem } from '../../src/io/file-system.js'
 import { scanSegment } from '../../src/log/scan.js'
 import { segmentFileName } from '../../src/log/segment.js'
-import { RECORD_HEADER_SIZE, RecordType } from '../../src/format/record.js'
+import { RecordType } from '../../src/format/record.js'
 import { FaultyFs } from '../helpers/faulty-fs.js'
 import { tempPath } from '../helpers/tmp.js'
 
@@ -234,7 +234,7 @@ async function recordsOf(path: string): Promise<{ key: string; type: number }[]>
   const out: { key: string; type: number }[] = []
   try {
     await scanSegment(nodeFileSystem, fd, fstatSync(fd).size, path, (buf, at, _size, h) => {
-      out.push({ key: buf.latin1Slice(at + RECORD_HEADER_SIZE, at + RECORD_HEADER_SIZE + h.keyLength), type: h.type })
+      out.push({ key: buf.latin1Slice(at + h.headerSize, at + h.headerSize + h.keyLength), type: h.type })
     })
   } finally {
     closeSync(fd)
@@ -299,7 +299,7 @@ test('compaction writes its output in key order, tombstones included', async (t)
  * plus enough live data that a threshold compaction leaves it alone.
  */
 async function tombstoneSetup(location: string, gone: number): Promise<CaskDB> {
-  const options: CaskOptions = { maxSegmentSize: 16 * 1024, autoCompact: false, compactionMinDeadRatio: 0.5, compactionMinDeadBytes: 1 }
+  const options: CaskOptions = { maxSegmentSize: 13 * 1024, autoCompact: false, compactionMinDeadRatio: 0.5, compactionMinDeadBytes: 1 }
   const db = await CaskDB.open(location, options)
   for (let i = 0; i < gone; i++) await db.put(`gone${i}`, 'hidden'.repeat(10))
   for (let i = 0; i < 150; i++) await db.put(`keep${i}`, 'live'.repeat(20))
@@ -343,7 +343,7 @@ for (const [hint, gone] of [['with its hint', 40], ['without a hint (scanned ins
 
 test('a damaged live record fails the step with CORRUPTION and keeps the old files', async (t) => {
   const location = tempPath()
-  const db = await CaskDB.open(location, { maxSegmentSize: 8 * 1024, autoCompact: false })
+  const db = await CaskDB.open(location, { maxSegmentSize: 6 * 1024, autoCompact: false })
   for (let round = 0; round < 4; round++) for (let i = 0; i < 60; i++) await db.put(`k${i}`, `r${round}-${i}`.padEnd(80, '.'))
   await db.verify()
   // Flip a byte inside the value of k59's live record (written last, so it sits near the end of a sealed file).

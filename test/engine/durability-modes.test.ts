@@ -3,6 +3,7 @@ import { CaskDB } from '../../src/index.js'
 import { ManualClock } from '../helpers/clock.js'
 import { FaultyFs } from '../helpers/faulty-fs.js'
 import { tempPath } from '../helpers/tmp.js'
+import { MAX_HEADER_SIZE } from '../../src/format/record.js'
 
 test('group commit: concurrent writes share one write call and one fsync', async (t) => {
   const db = await CaskDB.open(tempPath())
@@ -61,7 +62,7 @@ test('write buffer: acknowledged from RAM, read back, coalesced, flushed by size
   clock.advance(100)
   await db.flush()
   const written = db.stats().bytesWritten
-  t.ok(written > 0 && written < 2 * (29 + 3 + 14) + 29 + 8 + 29 + 4, `only final values reached the disk (${written} bytes)`)
+  t.ok(written > 0 && written < 2 * (MAX_HEADER_SIZE + 3 + 14) + 2 * MAX_HEADER_SIZE + 8 + 4, `only final values reached the disk (${written} bytes)`)
   t.equal((await db.get('hot', { snapshot: snap }))?.toString(), 'v99', 'a snapshot keeps its buffered value after the flush')
   snap.close()
   await db.put('late', 'in buffer at close')

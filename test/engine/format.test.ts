@@ -1,25 +1,43 @@
 import test from 'tape'
 import { crc32 } from 'node:zlib'
-import { RECORD_HEADER_SIZE, RecordType, checksumOk, newHeader, readHeader, recordSize, writeRecord } from '../../src/format/record.js'
+import {
+  HEADER_BAD,
+  HEADER_SHORT,
+  MIN_RECORD_SIZE,
+  V1_HEADER_SIZE,
+  RecordType,
+  checksumOk,
+  headerSize,
+  holdsValueOf,
+  newHeader,
+  readHeader,
+  recordSize,
+  valueStartOf,
+  writeRecord,
+} from '../../src/format/record.js'
 import { checkHint, decodeHint, encodeHint, type HintEntry } from '../../src/format/hint.js'
 import { FILE_HEADER_SIZE, checkFileHeader, encodeFileHeader } from '../../src/format/file-header.js'
 import { CaskError, ErrorCodes } from '../../src/errors.js'
 import { encodeV1Hint } from '../helpers/hints.js'
+import { encodeV1Record } from '../helpers/records.js'
 
 test('record: every field round-trips, up to the edges', (t) => {
   const key = Buffer.from([0, 1, 255])
   const value = Buffer.alloc(1000, 7)
-  const buf = Buffer.alloc(recordSize(key.length, value.length))
   const seq = 2 ** 53 - 1
   const expires = 8_640_000_000_000_000 / 1000 // far future, above 2^32
+  const buf = Buffer.alloc(recordSize(key.length, value.length, seq, expires))
   const size = writeRecord(buf, 0, RecordType.PUT, seq, expires, key, value)
-  t.equal(size, RECORD_HEADER_SIZE + 3 + 1000)
+  t.equal(size, buf.length, 'recordSize predicts the size written')
+  t.equal(size, 4 + 1 + 1 + 2 + 8 + 7 + 3 + 1000, 'crc, flags, key length, value length, seq and expires varints, key, value')
   const h = newHeader()
-  readHeader(buf, 0, h)
-  t.same(h, { type: RecordType.PUT, seq, expires, keyLength: 3, valueLength: 1000 })
+  t.equal(readHeader(buf, 0, size, h), size - 1003)
+  t.same(h, { type: RecordType.PUT, seq, expires, keyLength: 3, valueLength: 1000, headerSize: size - 1003 })
   t.ok(checksumOk(buf, 0, size))
   t.equal(buf.readUInt32BE(0), crc32(buf.subarray(4)), 'crc covers every byte after itself')
-  t.same(buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + 3), key)
+  t.same(buf.subarray(h.headerSize, h.headerSize + 3), key)
+  t.equal(valueStartOf(buf, 0, size), size - 1000)
+  t.equal(valueStartOf(buf, 0, size - 1), -1, 'a size the header does not describe is refused')
   let detected = 0
   for (let i = 0; i < size; i++) {
     const copy = Buffer.from(buf)
@@ -27,6 +45,53 @@ test('record: every field round-trips, up to the edges', (t) => {
     if (!checksumOk(copy, 0, size)) detected++
   }
   t.equal(detected, size, 'a flipped bit anywhere in the record is detected')
+  t.end()
+})
+
+test('record: the header of a 16-byte key and a 100-byte value is 10 bytes, not 29', (t) => {
+  const key = Buffer.alloc(16, 1)
+  const value = Buffer.alloc(100, 2)
+  for (const [seq, header] of [[1, 8], [127, 8], [128, 9], [2 ** 21 - 1, 10], [2 ** 21, 11], [2 ** 35, 13]] as const) {
+    const buf = Buffer.alloc(200)
+    const size = writeRecord(buf, 0, RecordType.PUT, seq, 0, key, value)
+    t.equal(size - 116, header, `seq ${seq}: ${header}-byte header`)
+    t.equal(headerSize(16, 100, seq, 0), header)
+  }
+  const buf = Buffer.alloc(200)
+  t.equal(writeRecord(buf, 0, RecordType.PUT, 5, 1_800_000_000_000, key, value) - 116, 8 + 6, 'an expiry adds its varint (6 bytes for a time in ms)')
+  t.equal(writeRecord(buf, 0, RecordType.DELETE, 5, 0, Buffer.alloc(0), undefined), MIN_RECORD_SIZE, 'the smallest record')
+  t.end()
+})
+
+test('record: layout 1 records (29-byte header) are still read', (t) => {
+  const v1 = encodeV1Record(RecordType.PUT, 2 ** 40 + 3, 1_800_000_000_000, Buffer.from('key'), Buffer.from('value'))
+  const h = newHeader()
+  t.equal(readHeader(v1, 0, v1.length, h), V1_HEADER_SIZE)
+  t.same(h, { type: RecordType.PUT, seq: 2 ** 40 + 3, expires: 1_800_000_000_000, keyLength: 3, valueLength: 5, headerSize: V1_HEADER_SIZE })
+  t.ok(checksumOk(v1, 0, v1.length))
+  t.equal(v1.toString('latin1', valueStartOf(v1, 0, v1.length)), 'value')
+  t.ok(holdsValueOf(v1.length, 3, 5, 2 ** 40 + 3, 1_800_000_000_000), 'the unchanged-write size check accepts a layout 1 record')
+  t.notOk(holdsValueOf(v1.length, 3, 6, 2 ** 40 + 3, 1_800_000_000_000), 'but not one of another value length')
+  t.end()
+})
+
+test('record: readHeader tells a short header from a bad one', (t) => {
+  const buf = Buffer.alloc(256)
+  const size = writeRecord(buf, 0, RecordType.PUT, 300, 0, Buffer.alloc(200, 1), undefined)
+  const h = newHeader()
+  const full = readHeader(buf, 0, size, h)
+  t.equal(full, 4 + 1 + 2 + 1 + 2)
+  for (let end = 0; end < full; end++) t.equal(readHeader(buf, 0, end, h), HEADER_SHORT, `cut after ${end} bytes: short`)
+  const flags = buf[4]!
+  for (const bad of [0, 4, 0x80, 0x84, 0x88, 0xc1, 0xff]) {
+    buf[4] = bad
+    t.equal(readHeader(buf, 0, size, h), HEADER_BAD, `type byte ${bad}: bad`)
+  }
+  buf[4] = flags
+  const overlong = Buffer.from([0, 0, 0, 0, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 1])
+  t.equal(readHeader(overlong, 0, overlong.length, h), HEADER_BAD, 'a key length of more than 5 bytes is bad')
+  const hugeSeq = Buffer.from([0, 0, 0, 0, 0x81, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])
+  t.equal(readHeader(hugeSeq, 0, hugeSeq.length, h), HEADER_BAD, 'a seq above 2^53 is bad')
   t.end()
 })
 
@@ -86,13 +151,18 @@ test('file header: magic and version checked', (t) => {
   const h = encodeFileHeader('CSKD')
   t.doesNotThrow(() => checkFileHeader(h, 'CSKD', 'f'))
   t.throws(() => checkFileHeader(h, 'CSKH', 'f'), /bad magic/)
-  const v2 = Buffer.from(h)
-  v2.writeUInt16BE(2, 4)
+  t.equal(h.readUInt16BE(4), 2, 'data segments are written at version 2')
+  const v1 = Buffer.from(h)
+  v1.writeUInt16BE(1, 4)
+  t.equal(checkFileHeader(v1, 'CSKD', 'f'), 1, 'version 1 segments are still read')
+  const v3 = Buffer.from(h)
+  v3.writeUInt16BE(3, 4)
   try {
-    checkFileHeader(v2, 'CSKD', 'f')
-    t.fail('accepted version 2')
+    checkFileHeader(v3, 'CSKD', 'f')
+    t.fail('accepted version 3')
   } catch (err) {
     t.equal((err as CaskError).code, ErrorCodes.UNSUPPORTED_FORMAT)
+    t.match((err as Error).message, /reads version 1 and 2/)
   }
   t.end()
 })

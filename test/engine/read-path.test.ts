@@ -10,6 +10,7 @@ import { CaskDB, type CaskOptions } from '../../src/index.js'
 import { ValueCache } from '../../src/value-cache.js'
 import { FaultyFs } from '../helpers/faulty-fs.js'
 import { tempPath } from '../helpers/tmp.js'
+import { recordsIn } from '../helpers/records.js'
 import { coded, dataFiles, prng } from '../reliability/support.js'
 
 const key = (i: number) => `key${String(i).padStart(5, '0')}`
@@ -150,7 +151,7 @@ async function damaged(victim: number, at: (record: number, valueStart: number) 
     const bytes = readFileSync(join(location, name))
     const found = bytes.indexOf(needle)
     if (found < 0) continue
-    const record = found - 29
+    const record = recordsIn(bytes).find((r) => r.at + r.headerSize === found)!.at
     const where = at(record, found + key(victim).length)
     bytes[where] = bytes[where]! ^ 0x40
     writeFileSync(join(location, name), bytes)

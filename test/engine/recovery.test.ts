@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { CaskDB, CaskError, ErrorCodes } from '../../src/index.js'
 import { tempPath } from '../helpers/tmp.js'
 import { encodeV1Hint } from '../helpers/hints.js'
+import { recordsIn } from '../helpers/records.js'
 
 const dataFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.data')).sort()
 const hintFiles = (dir: string) => readdirSync(dir).filter((n) => /^\d{8,}\.hint$/.test(n)).sort()
@@ -22,7 +23,8 @@ test('a torn last record is cut at every byte offset; everything before it survi
   await db.close()
   const file = join(location, dataFiles(location)[0]!)
   const full = readFileSync(file)
-  const lastRecordSize = 29 + 'last'.length + 'the final record'.length
+  const lastRecordSize = recordsIn(readFileSync(join(location, dataFiles(location)[0]!))).at(-1)!.size
+  t.equal(lastRecordSize, 8 + 'last'.length + 'the final record'.length, 'an 8-byte header (seq below 128)')
   const lastStart = full.length - lastRecordSize
   let ok = 0
   for (let cut = lastStart; cut < full.length; cut++) {
@@ -51,7 +53,8 @@ test('a torn batch is absent as a whole', async (t) => {
   await db.close()
   const file = join(location, dataFiles(location)[0]!)
   const full = readFileSync(file)
-  const batchStart = 8 + 29 + 'before'.length + 1
+  const batchStart = recordsIn(readFileSync(join(location, dataFiles(location)[0]!)))[1]!.at
+  t.equal(batchStart, 8 + 8 + 'before'.length + 1)
   let wholeOrNothing = true
   for (let cut = batchStart + 1; cut < full.length; cut += 7) {
     writeFileSync(file, full.subarray(0, cut))

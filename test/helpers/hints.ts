@@ -5,7 +5,6 @@ import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
 import { scanSegment } from '../../src/log/scan.js'
 import { HintEntries, encodeHintEntries, type HintEntry } from '../../src/format/hint.js'
 import { FILE_HEADER_SIZE, HINT_MAGIC, encodeFileHeader } from '../../src/format/file-header.js'
-import { RECORD_HEADER_SIZE } from '../../src/format/record.js'
 
 /** Wraps `base` to count the bytes read from each file (by path). */
 export function countingFs(base: FileSystem = nodeFileSystem): { fs: FileSystem; bytesRead: Map<string, number> } {
@@ -43,7 +42,7 @@ export async function scannedHint(dataPath: string, replaces: number[] = []): Pr
     const size = readFileSync(dataPath).length
     const entries = new HintEntries()
     const result = await scanSegment(nodeFileSystem, fd, size, dataPath, (buf, at, recordSize, h, offset) => {
-      const keyStart = at + RECORD_HEADER_SIZE
+      const keyStart = at + h.headerSize
       entries.add(h.type, h.seq, h.expires, offset, recordSize, buf, keyStart, keyStart + h.keyLength)
     })
     if (result.end !== size) throw new Error(`scan stopped at ${result.end} of ${size}`)

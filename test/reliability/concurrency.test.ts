@@ -27,7 +27,7 @@ test('compaction runs concurrently with writes, an open iterator, explicit snaps
   const model = new Map<string, string>()
   for (let round = 0; round < 6; round++) {
     for (let i = 0; i < 50; i++) {
-      const v = `r${round}-${i}-`.repeat(6 + ((i + round) % 5))
+      const v = `r${round}-${i}-`.repeat(8 + ((i + round) % 5))
       await db.put(`key${String(i).padStart(2, '0')}`, v)
       model.set(`key${String(i).padStart(2, '0')}`, v)
     }

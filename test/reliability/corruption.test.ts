@@ -14,11 +14,12 @@ import { CaskDB, CaskError, type CaskOptions } from '../../src/index.js'
 import { FaultyFs, readOnlyDir } from '../helpers/faulty-fs.js'
 import { tempDir, tempPath } from '../helpers/tmp.js'
 import { coded, dataFiles, describeError, dump, hintFiles, prng, settle } from './support.js'
+import { recordsIn } from '../helpers/records.js'
 
 const small: CaskOptions = { maxSegmentSize: 4096, autoCompact: false, cacheSize: 0 }
-const valueOf = (i: number) => `value-${i}-`.repeat(1 + (i % 5))
+const valueOf = (i: number) => `value-${i}-`.repeat(2 + 2 * (i % 5))
 
-/** 300 keys over ~20 sealed segments with hints, some overwritten and deleted; returns the expected contents. */
+/** 300 keys over ~9 sealed segments with hints, some overwritten and deleted; returns the expected contents. */
 async function build(location: string, options: CaskOptions = small): Promise<Map<string, string>> {
   const db = await CaskDB.open(location, options)
   const model = new Map<string, string>()
@@ -171,15 +172,18 @@ test('corruption: garbage appended to a sealed segment is noticed, never read, a
   t.equal(r.recovery.truncatedBytes, garbage.length, 'the garbage is reported in stats().recovery.truncatedBytes')
   t.equal(statSync(sealed).size, size, 'and cut: the segment ends at its last record again')
   t.same(await CaskDB.verify(location), [], 'verify is clean')
-  // Garbage that looks like the start of a record with an absurd length.
-  const header = Buffer.alloc(29, 0)
-  header[4] = 1
-  header.writeUInt32BE(0xffffffff, 21)
-  header.writeUInt32BE(0xffffffff, 25)
-  appendFileSync(sealed, header)
-  const r2 = await inspect(location, model)
-  t.ok(r2.opened && r2.right === model.size && r2.recovery.truncatedBytes === 29, 'an absurd length field is cut the same way')
-  t.equal(statSync(sealed).size, size)
+  // Garbage that looks like the start of a record with an absurd length, in either record layout.
+  const v1Header = Buffer.alloc(29, 0)
+  v1Header[4] = 1
+  v1Header.writeUInt32BE(0xffffffff, 21)
+  v1Header.writeUInt32BE(0xffffffff, 25)
+  const v2Header = Buffer.from([0, 0, 0, 0, 0x81, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])
+  for (const header of [v1Header, v2Header]) {
+    appendFileSync(sealed, header)
+    const r2 = await inspect(location, model)
+    t.ok(r2.opened && r2.right === model.size && r2.recovery.truncatedBytes === header.length, `an absurd length field is cut the same way (${header.length}-byte header)`)
+    t.equal(statSync(sealed).size, size)
+  }
   // Without its hint the segment is scanned, and the garbage cut as a torn tail.
   appendFileSync(sealed, garbage)
   unlinkSync(join(location, hintFiles(location).find((n) => n.startsWith(files[3]!.slice(0, 8)))!))
@@ -194,14 +198,10 @@ test('corruption: a sealed segment cut short at a record boundary: open fails wi
   const name = dataFiles(location)[4]!
   const file = join(location, name)
   const bytes = readFileSync(file)
-  // Find the start of the last record (29-byte headers: crc, type, seq, expires, key length, value length).
-  let at = 8
-  let lastStart = 8
-  while (at < bytes.length) {
-    lastStart = at
-    at += 29 + bytes.readUInt32BE(at + 21) + bytes.readUInt32BE(at + 25)
-  }
-  const lostKey = bytes.subarray(lastStart + 29, lastStart + 29 + bytes.readUInt32BE(lastStart + 21)).toString()
+  const last = recordsIn(bytes).at(-1)!
+  t.equal(last.at + last.size, bytes.length, 'the records parsed end where the file ends')
+  const lastStart = last.at
+  const lostKey = last.key.toString()
   writeFileSync(file, bytes.subarray(0, lastStart))
   const opened = await settle(CaskDB.open(location, small), 'open')
   t.ok(!opened.ok && coded(opened.error, ['CORRUPTION']), `open fails with CORRUPTION (${opened.ok ? 'opened' : describeError(opened.error)})`)
@@ -249,7 +249,9 @@ test('corruption: a flipped byte in a sealed segment gives CORRUPTION on the dam
 
   // Damage, then repair: every record but the damaged one survives.
   const bytes = Buffer.from(original)
-  bytes[Math.floor(original.length / 2)] = bytes[Math.floor(original.length / 2)]! ^ 0x55
+  const middle = Math.floor(original.length / 2)
+  bytes[middle] = bytes[middle]! ^ 0x55
+  const lostKey = recordsIn(original).find((r) => r.at <= middle && middle < r.at + r.size)!.key.toString()
   writeFileSync(join(location, name), bytes)
   const damage = await CaskDB.verify(location)
   t.equal(damage.length, 1, 'verify names the damaged file')
@@ -259,7 +261,8 @@ test('corruption: a flipped byte in a sealed segment gives CORRUPTION on the dam
   const r = await inspect(location, model)
   t.ok(r.opened, 'opens after repair')
   if (r.opened) {
-    t.same(r.wrong, [], 'no wrong bytes after repair')
+    // The damaged record's key may be gone or show an older value: bytes written for it, just older.
+    t.same(r.wrong.filter((w) => !w.replace('iterator: ', '').startsWith(`${lostKey}=`)), [], `no wrong bytes after repair (${lostKey} held the damaged byte)`)
     t.ok(r.right >= model.size - 1, `${r.right}/${model.size} keys intact (a lost record may expose nothing newer than itself)`)
   }
   t.ok(readdirSync(join(location, 'lost')).length > 0, 'the damaged original is kept in lost/')
@@ -284,11 +287,14 @@ test('corruption: random bytes as a segment file: open recovers or fails with a 
     const bytes = Buffer.alloc(size)
     for (let i = 0; i < size; i++) bytes[i] = Math.floor(random() * 256)
     // Mostly a valid file header, so the record decoder is what gets fuzzed.
-    if (random() < 0.85) Buffer.from('CSKD\x00\x01\x00\x00', 'latin1').copy(bytes)
-    // Often a plausible record type and huge lengths right after the header.
-    if (random() < 0.5 && size > 37) {
+    if (random() < 0.85) Buffer.from(random() < 0.5 ? 'CSKD\x00\x01\x00\x00' : 'CSKD\x00\x02\x00\x00', 'latin1').copy(bytes)
+    // Often a plausible record type and huge lengths right after the header, in either record layout.
+    if (random() < 0.25 && size > 37) {
       bytes[12] = 1 + Math.floor(random() * 3)
       bytes.writeUInt32BE(0x7fffffff + Math.floor(random() * 0x7fffffff), 29)
+    } else if (random() < 0.33 && size > 20) {
+      bytes[12] = 0x81 + Math.floor(random() * 7)
+      for (let i = 13; i < 17; i++) bytes[i] = 0x80 | Math.floor(random() * 128)
     }
     writeFileSync(join(location, `${String(1 + (n % 3)).padStart(8, '0')}.data`), bytes)
     Buffer.allocUnsafe = ((s: number) => (track(s), realAlloc(s))) as typeof Buffer.allocUnsafe
@@ -423,11 +429,13 @@ test('corruption: everything damaged at once still never returns wrong bytes', a
   writeFileSync(join(location, hints[2]!), h)
   appendFileSync(join(location, files[5]!), Buffer.from('garbage'))
   const last = join(location, files[files.length - 1]!)
+  const tornKey = recordsIn(readFileSync(last)).at(-1)!.key.toString()
   writeFileSync(last, readFileSync(last).subarray(0, statSync(last).size - 5))
   const r = await inspect(location, model)
   t.ok(r.opened, 'opens')
   if (!r.opened) return
-  t.same(r.wrong, [], 'no wrong bytes')
+  // The torn record's key may show its state before that write (here: the last delete, so its value is back).
+  t.same(r.wrong.filter((w) => !w.replace('iterator: ', '').startsWith(`${tornKey}=`)), [], `no wrong bytes (${tornKey} was torn)`)
   t.equal(r.corrupt, 0, 'no damaged record was left in place')
   t.ok(r.right >= model.size - 1, `${r.right}/${model.size}: at most the torn last record is gone`)
   t.ok(r.recovery.rebuiltHints >= 2 && r.recovery.truncatedBytes > 0, `reported: ${JSON.stringify(r.recovery)}`)

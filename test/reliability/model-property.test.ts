@@ -26,7 +26,7 @@
  *    being closed (a write of an earlier session was fsynced by that
  *    session's close). The model then rolls back to the state before
  *    that write. To be sure the bytes torn are that write, the test parses the
- *    file (29-byte record headers, batch headers) and tears only if the last
+ *    file (record headers, batch headers) and tears only if the last
  *    group there is exactly the records of the model's last write (after a
  *    compaction the active segment may be empty, after a lost hint a
  *    compaction output holding an identical copy may be active: then the
@@ -43,6 +43,7 @@ import { join } from 'node:path'
 import { CaskDB, type CaskOptions, type Snapshot } from '../../src/index.js'
 import { tempDir, tempPath } from '../helpers/tmp.js'
 import { coded, describeError, dump, sortedEntries } from './support.js'
+import { recordsIn, type RecordAt } from '../helpers/records.js'
 
 const RUNS = Number(process.env['CASKDB_FC_RUNS'] ?? 30)
 const SEED = process.env['CASKDB_FC_SEED'] === undefined ? undefined : Number(process.env['CASKDB_FC_SEED'])
@@ -116,32 +117,14 @@ interface LastWrite {
 /** Groups (single records, or a batch header and its records) of a data file, with their records. */
 function groups(bytes: Buffer): { start: number; records: Op[] }[] {
   const out: { start: number; records: Op[] }[] = []
-  const record = (at: number): [Op, number] => {
-    const type = bytes[at + 4]!
-    const kl = bytes.readUInt32BE(at + 21)
-    const vl = bytes.readUInt32BE(at + 25)
-    const k = bytes.toString('utf8', at + 29, at + 29 + kl)
-    const o: Op = type === 1 ? { type: 'put', key: k, value: bytes.toString('utf8', at + 29 + kl, at + 29 + kl + vl) } : { type: 'del', key: k }
-    return [o, 29 + kl + vl]
-  }
-  let at = 8
-  while (at + 29 <= bytes.length) {
-    const start = at
-    if (bytes[at + 4] === 3) {
-      const count = bytes.readUInt32BE(at + 29)
-      at += 29 + 8
-      const records: Op[] = []
-      for (let i = 0; i < count; i++) {
-        const [o, size] = record(at)
-        records.push(o)
-        at += size
-      }
-      out.push({ start, records })
-    } else {
-      const [o, size] = record(at)
-      out.push({ start, records: [o] })
-      at += size
-    }
+  const op = (r: RecordAt): Op =>
+    r.type === 1 ? { type: 'put', key: r.key.toString('utf8'), value: r.value.toString('utf8') } : { type: 'del', key: r.key.toString('utf8') }
+  const all = recordsIn(bytes)
+  for (let i = 0; i < all.length; ) {
+    const r = all[i]!
+    const count = r.type === 3 ? r.value.readUInt32BE(0) : 0
+    out.push({ start: r.at, records: r.type === 3 ? all.slice(i + 1, i + 1 + count).map(op) : [op(r)] })
+    i += 1 + count
   }
   return out
 }
