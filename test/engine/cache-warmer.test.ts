@@ -40,7 +40,7 @@ test('cache warmer: a store that fits is read once in file order, then every get
   await build(location, n)
   const { core, reads, close } = await openCore(location)
   const slices: (() => void)[] = []
-  const warmer = warmCache(core, { schedule: (next) => slices.push(next), sliceMs: 0 })
+  const warmer = warmCache(core, { schedule: (next) => slices.push(next), maxSliceMs: 0 })
   let ran = 0
   while (slices.length > 0) {
     slices.shift()!()
@@ -68,7 +68,7 @@ test('cache warmer: nothing to do when the live data does not fit; stop() ends i
 
   const { core, reads, close } = await openCore(location)
   const slices: (() => void)[] = []
-  const warmer = warmCache(core, { schedule: (next) => slices.push(next), sliceMs: 0 })
+  const warmer = warmCache(core, { schedule: (next) => slices.push(next), maxSliceMs: 0 })
   slices.shift()!()
   const after = reads()
   warmer.stop()
@@ -77,6 +77,36 @@ test('cache warmer: nothing to do when the live data does not fit; stop() ends i
   t.ok(after > 0, 'the first slice read')
   t.equal(reads(), after, 'no reads after stop()')
   close()
+})
+
+test('cache warmer: while the application is busy it takes about a quarter of its time, even with fills longer than its turns', async (t) => {
+  const location = tempPath()
+  await build(location, 20_000)
+  const faulty = new FaultyFs()
+  const core = new StoreCore(location, faulty.fs, systemClock, resolveOptions({ maxSegmentSize: 64 * 1024 }))
+  await recover(core)
+  let clock = 0
+  // Every 64 KiB fill takes 2 ms of (simulated) time; each turn the application takes 1 ms.
+  faulty.deny = (call) => {
+    if (call.kind === 'read') clock += 2
+    return undefined
+  }
+  const slices: (() => void)[] = []
+  const warmer = warmCache(core, { schedule: (next) => slices.push(next), now: () => clock })
+  let turns = 0
+  let warming = 0
+  while (slices.length > 0) {
+    clock += 1
+    turns++
+    const before = clock
+    slices.shift()!()
+    warming += clock - before
+  }
+  await warmer.done
+  t.ok(core.cache.size === 20_000, 'everything cached in the end')
+  const share = warming / turns
+  t.ok(share > 0.15 && share < 0.3, `warming took ${(100 * share).toFixed(0)} % of the application's time (${turns} turns)`)
+  for (const segment of core.segments.values()) faulty.fs.closeSync(segment.fd)
 })
 
 test('CaskDB warms its cache after open (warmCache, default on): later gets read nothing from disk', async (t) => {

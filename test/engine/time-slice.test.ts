@@ -1,6 +1,6 @@
 import test from 'tape'
 import { performance } from 'node:perf_hooks'
-import { TimeSlicer, sortSliced } from '../../src/time-slice.js'
+import { TimeSlicer, TurnCredit, sortSliced } from '../../src/time-slice.js'
 
 test('sortSliced sorts like Array.prototype.sort, stably, across pauses', async (t) => {
   let x = 12345
@@ -58,4 +58,44 @@ test('TimeSlicer: the next slice is a quarter of the turn the rest of the proces
     if (slicer.currentSliceMs >= 1) idle++
   }
   t.ok(idle > 0, 'an idle turn gives a slice of 1 ms or more')
+})
+
+test('TurnCredit: work in pieces it cannot cut still gets a quarter of the foreground time, overshoots paid back', (t) => {
+  let clock = 0
+  const credit = new TurnCredit(() => clock)
+  const run = (turns: number, foregroundMs: number, pieceMs: number) => {
+    let work = 0
+    let foreground = 0
+    let skipped = 0
+    for (let i = 0; i < turns; i++) {
+      clock += foregroundMs // the rest of the process takes its turn
+      foreground += foregroundMs
+      const allowed = credit.begin()
+      if (allowed > 0) {
+        // At least one piece; more while the credit lasts (as the cache warmer does).
+        const start = clock
+        do {
+          clock += pieceMs
+          work += pieceMs
+        } while (clock - start < allowed)
+      } else skipped++
+      credit.end()
+    }
+    return { share: work / foreground, skipped }
+  }
+  const small = run(4000, 2, 0.1)
+  t.ok(Math.abs(small.share - 0.25) < 0.03, `pieces smaller than the credit: ${small.share.toFixed(3)} of the foreground time`)
+  const big = run(4000, 1, 3)
+  t.ok(Math.abs(big.share - 0.25) < 0.03, `pieces 3x the foreground turn: ${big.share.toFixed(3)} of the foreground time`)
+  t.ok(big.skipped > 3000, `by skipping turns to pay them back (${big.skipped} of 4000)`)
+  clock += 10
+  credit.begin()
+  clock += 50 // a piece far over its credit
+  credit.end()
+  clock += 0.01 // then an idle turn: nobody is waiting
+  t.equal(credit.begin(), 1, 'an idle turn allows a millisecond, the overshoot forgiven')
+  credit.end()
+  clock += 1000
+  t.ok(credit.begin() <= 4, 'one long foreground turn does not buy a long burst')
+  t.end()
 })
