@@ -342,7 +342,7 @@ export class CaskDB extends EventEmitter {
     }
     for (const segment of [...unsealed, ...report.needHint]) {
       segment.sealed = true
-      void this.#tasks.run(() => sealSegment(core, segment)).catch((err) => this.#backgroundError(err))
+      void this.#seal(core, segment).catch((err) => this.#backgroundError(err))
     }
   }
 
@@ -718,7 +718,11 @@ export class CaskDB extends EventEmitter {
     core.segments.set(next.id, next)
     core.active = next
     sealed.sealed = true
-    return this.#tasks.run(() => sealSegment(core, sealed)).then(() => this.#scheduleCompaction())
+    return this.#seal(core, sealed).then(() => this.#scheduleCompaction())
+  }
+
+  #seal(core: StoreCore, segment: Segment): Promise<void> {
+    return this.#tasks.run(() => sealSegment(core, segment, undefined, (err) => this.#writer?.log.failWith(err)))
   }
 
   #scheduleCompaction(): void {

@@ -233,6 +233,14 @@ export class GroupCommit {
     }
   }
 
+  /**
+   * Refuses every later write with READ_ONLY: an fdatasync of the log's files
+   * failed elsewhere (sealing), with the same consequence as one here.
+   */
+  failWith(err: unknown): void {
+    this.failure ??= new CaskError(ErrorCodes.READ_ONLY, 'fdatasync failed; reopen the database to recover', { cause: err })
+  }
+
   /** Forget a segment that was closed (sealed and synced elsewhere). */
   forget(segment: Segment): void {
     this.#dirty.delete(segment)

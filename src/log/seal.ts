@@ -169,12 +169,21 @@ export async function publishHint(core: StoreCore, segment: Segment, replaces: n
  * Seals `segment`: fdatasync, then its hint. The CPU part (collecting,
  * sorting and encoding up to ~460k entries) runs in slices (`slicer`, a new
  * one by default), so puts and timers keep running while a segment is sealed.
+ * A failed fdatasync is reported to `onSyncFailure` before the returned
+ * promise rejects: the kernel may have dropped the segment's dirty pages, as
+ * after a failed fdatasync of the log, so the caller stops taking writes.
  */
-export async function sealSegment(core: StoreCore, segment: Segment, slicer = new TimeSlicer()): Promise<void> {
+export async function sealSegment(
+  core: StoreCore,
+  segment: Segment,
+  slicer = new TimeSlicer(),
+  onSyncFailure?: (err: unknown) => void,
+): Promise<void> {
   segment.sealed = true
   try {
     await core.fs.fdatasync(segment.fd)
   } catch (err) {
+    onSyncFailure?.(err)
     throw ioError(`syncing ${segment.dataPath}`, err)
   }
   const entries = await collectHintEntries(core, segment, slicer)

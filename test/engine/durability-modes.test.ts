@@ -118,3 +118,32 @@ test('a failed fsync turns the database read-only with a coded error', async (t)
   await reopened.put('k3', 'v')
   await reopened.close()
 })
+
+test('a failed fsync while sealing a segment turns the database read-only too, and loses nothing acknowledged', async (t) => {
+  const faulty = new FaultyFs()
+  const location = tempPath()
+  const db = await CaskDB.open(location, { fs: faulty.fs, maxSegmentSize: 4096, autoCompact: false })
+  const errors: { code?: string }[] = []
+  db.on('error', (err: { code?: string }) => errors.push(err))
+  // No sync writes: the first fdatasync is the seal of the first full segment.
+  faulty.fault = { kind: 'fsync', nth: faulty.counts.fsync + 1, code: 'EIO' }
+  let i = 0
+  while (db.stats().segments < 2) await db.put(`key${i++}`, 'v'.repeat(100))
+  for (let tries = 0; tries < 100 && errors.length === 0; tries++) await new Promise((r) => setTimeout(r, 5))
+  t.same(
+    errors.map((e) => e.code),
+    ['IO_ERROR'],
+    "the seal's failure arrives on 'error'",
+  )
+  const next = await db.put('after', 'v').catch((e) => e)
+  t.equal(next.code, 'READ_ONLY', 'and later writes are refused until reopened (the kernel may have dropped its pages)')
+  t.equal((await db.get('key0'))?.toString(), 'v'.repeat(100), 'reads still work')
+  faulty.fault = undefined
+  await db.close()
+  const reopened = await CaskDB.open(location)
+  let right = 0
+  for (let j = 0; j < i; j++) if ((await reopened.get(`key${j}`))?.toString() === 'v'.repeat(100)) right++
+  t.equal(right, i, `all ${i} acknowledged writes are there after reopen`)
+  await reopened.put('after', 'works')
+  await reopened.close()
+})
