@@ -5,14 +5,19 @@
  * synchronous step, so the copy is exactly the database of that instant.
  * Sealed segments never change, so they are hard-linked (no bytes copied)
  * when the filesystem allows, and copied otherwise; the active segment is
- * copied up to the captured length. The backup registers as a reader, so
- * compaction meanwhile cannot close a file it still has to copy.
+ * copied up to the captured length, with a partial hint of that length
+ * (`<id>.active.hint`, as a clean close writes), so opening the backup or a
+ * restore of it reads no values, as opening the database itself would. The
+ * backup registers as a reader, so compaction meanwhile cannot close a file
+ * it still has to copy.
  */
 import { basename, dirname, join } from 'node:path'
 import { CaskError, ErrorCodes, ioError } from './errors.js'
 import type { FileSystem } from './io/file-system.js'
 import type { StoreCore } from './core.js'
 import { DATA_SUFFIX, HINT_SUFFIX, parseSegmentFileName, type Segment } from './log/segment.js'
+import { activeHintPath, parseActiveHintFileName, partialHint } from './log/seal.js'
+import { FILE_HEADER_SIZE } from './format/file-header.js'
 
 const COPY_CHUNK = 1024 * 1024
 
@@ -28,6 +33,17 @@ async function copyFromFd(fs: FileSystem, fd: number, length: number, to: string
       while (written < n) written += fs.writevSync(out, [buf.subarray(written, n)], at + written)
       at += n
     }
+    await fs.fdatasync(out)
+  } finally {
+    fs.closeSync(out)
+  }
+}
+
+async function writeSynced(fs: FileSystem, path: string, data: Buffer, mode: number): Promise<void> {
+  const out = fs.openSync(path, 'wx', mode)
+  try {
+    let written = 0
+    while (written < data.length) written += fs.writevSync(out, [data.subarray(written)], written)
     await fs.fdatasync(out)
   } finally {
     fs.closeSync(out)
@@ -115,6 +131,11 @@ export async function backupTo(core: StoreCore, dir: string): Promise<void> {
       }
     }
     await copyFromFd(fs, active.fd, activeLength, join(partial, basename(active.dataPath)), core.options.fileMode)
+    if (activeLength > FILE_HEADER_SIZE) {
+      // Best effort, like the one close() writes: without it the copy's first open scans that segment.
+      const hint = await partialHint(core, active, activeLength).catch(() => undefined)
+      if (hint !== undefined) await writeSynced(fs, activeHintPath(partial, active.id), hint, core.options.fileMode)
+    }
     await publishDir(fs, partial, dir, 'the backup')
   } catch (err) {
     await fs.rmrf(partial).catch(() => undefined)
@@ -133,7 +154,8 @@ export async function restoreFrom(fs: FileSystem, backupDir: string, location: s
   })
   const files = names.filter((n) => {
     const parsed = parseSegmentFileName(n)
-    return parsed !== undefined && (parsed.suffix === DATA_SUFFIX || parsed.suffix === HINT_SUFFIX)
+    if (parsed !== undefined) return parsed.suffix === DATA_SUFFIX || parsed.suffix === HINT_SUFFIX
+    return parseActiveHintFileName(n)?.temporary === false
   })
   if (!files.some((n) => n.endsWith(DATA_SUFFIX))) {
     throw new CaskError(ErrorCodes.NOT_FOUND, `${backupDir} does not exist or holds no caskdb data files`)

@@ -197,6 +197,39 @@ export async function sealSegment(
 }
 
 /**
+ * A partial hint of the first `length` bytes of `segment` (a record
+ * boundary), with the tail crc32 that lets an open check it against the data
+ * file: what close() writes as `<id>.active.hint` for the active segment, and
+ * what a backup writes for its copy of the active segment as of the backup's
+ * instant (the segment may have grown since: later records are left out).
+ * Undefined when the records cannot all be accounted for (damage): the
+ * reader then scans, as without a hint.
+ */
+export async function partialHint(core: StoreCore, segment: Segment, length: number, slicer = new TimeSlicer()): Promise<Buffer | undefined> {
+  const { entries, damage } = await segmentEntries(core, segment, slicer)
+  if (damage !== undefined) return undefined
+  const covered = entriesBefore(entries, length)
+  const tailCrc = await readTailCrc(core, segment, length)
+  return encodeHintEntriesSliced([], covered, { dataLength: length, partial: true, tailCrc }, slicer)
+}
+
+/** The entries of records that end at or before `length` (all of them, usually: then `entries` itself). */
+function entriesBefore(entries: HintEntries, length: number): HintEntries {
+  const { nums, keyAt, keys, count } = entries
+  let all = true
+  for (let i = 0; i < count && all; i++) all = nums[5 * i + 3]! + nums[5 * i + 4]! <= length
+  if (all) return entries
+  const out = new HintEntries()
+  for (let i = 0; i < count; i++) {
+    const b = 5 * i
+    if (nums[b + 3]! + nums[b + 4]! > length) continue
+    const keyStart = keyAt[2 * i]!
+    out.add(nums[b]!, nums[b + 1]!, nums[b + 2]!, nums[b + 3]!, nums[b + 4]!, keys, keyStart, keyStart + keyAt[2 * i + 1]!)
+  }
+  return out
+}
+
+/**
  * On a clean close, after the final fdatasync: writes `<id>.active.hint`
  * covering the active segment's current length, so the next open loads it
  * instead of scanning. Best effort: on failure the next open scans, as it
@@ -208,11 +241,9 @@ export async function writeActiveHint(core: StoreCore, segment: Segment, known: 
   // An empty segment is scanned in no time; a hint of it would be one more file.
   if (known === segment.size || segment.size <= FILE_HEADER_SIZE) return true
   try {
-    const slicer = new TimeSlicer()
-    const { entries, damage } = await segmentEntries(core, segment, slicer)
-    if (damage !== undefined) return false
-    const tailCrc = await readTailCrc(core, segment, segment.size)
-    await publishFile(core, path, await encodeHintEntriesSliced([], entries, { dataLength: segment.size, partial: true, tailCrc }, slicer))
+    const bytes = await partialHint(core, segment, segment.size)
+    if (bytes === undefined) return false
+    await publishFile(core, path, bytes)
     return true
   } catch {
     await core.fs.unlink(path + TMP_SUFFIX).catch(() => undefined)

@@ -12,6 +12,7 @@ import { nodeFileSystem } from '../../src/io/file-system.js'
 import { tempDir, tempPath } from '../helpers/tmp.js'
 import { countingFs } from '../helpers/hints.js'
 import { recordsIn } from '../helpers/records.js'
+import { readHintHeader } from '../../src/format/hint.js'
 
 const dataFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.data')).sort()
 const activeHints = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.active.hint')).sort()
@@ -128,7 +129,7 @@ test('active hint: a data file changed under the hint (cut, then rewritten) is n
   await reopened.close()
 })
 
-test('active hint: sealing the segment replaces it; backups never carry one; destroy removes it', async (t) => {
+test('active hint: sealing the segment replaces it; backups carry their own; destroy removes it', async (t) => {
   const location = tempPath()
   await fill(location, 300)
   const first = activeHints(location)[0]!
@@ -140,7 +141,12 @@ test('active hint: sealing the segment replaces it; backups never carry one; des
   await db.close()
   t.notOk(existsSync(join(location, first)), 'the segment it covered was sealed: its active hint is gone')
   t.ok(existsSync(join(location, first.replace('.active.hint', '.hint'))), 'replaced by the full hint')
-  t.same(activeHints(backup), [], 'the backup has no active hint')
+  // The source's active hint covers the source's segment as of its last close: never copied. The backup
+  // gets its own, of exactly the bytes it copied of the active segment.
+  const backupHints = activeHints(backup)
+  t.equal(backupHints.length, 1, 'the backup has one active hint, its own')
+  const copied = join(backup, backupHints[0]!.replace('.active.hint', '.data'))
+  t.equal(readHintHeader(readFileSync(join(backup, backupHints[0]!)), 'x').dataLength, statSync(copied).size, 'covering exactly its copy of the active segment')
   const copy = await CaskDB.open(backup, options)
   t.equal(str(await copy.get('more1999')), 'y'.repeat(60), 'the backup opens with every write')
   await copy.close()

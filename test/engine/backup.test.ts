@@ -1,8 +1,9 @@
 import test from 'tape'
-import { existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { CaskDB, CaskError, ErrorCodes } from '../../src/index.js'
 import { tempDir, tempPath } from '../helpers/tmp.js'
+import { countingFs } from '../helpers/hints.js'
 
 async function dump(db: CaskDB): Promise<string[]> {
   return (await db.iterator().all()).map(([k, v]) => `${k}=${v}`)
@@ -65,4 +66,40 @@ test('a backup taken during compaction is complete', async (t) => {
   t.same(await dump(copy), expected)
   await copy.close()
   await db.close()
+})
+
+test('a backup carries a hint of its copy of the active segment: opening the backup, or a restore of it, reads no values', async (t) => {
+  const location = tempPath()
+  const db = await CaskDB.open(location, { maxSegmentSize: 4 * 1024 * 1024, autoCompact: false })
+  const value = (i: number) => `value ${i} `.repeat(10)
+  for (let i = 0; i < 3000; i += 100) await db.batch(Array.from({ length: 100 }, (_, j) => ({ type: 'put' as const, key: `k${i + j}`, value: value(i + j) })))
+  const dest = join(tempDir(), 'backup')
+  const backingUp = db.backup(dest)
+  // Written while the backup runs: the active segment grows past the length the backup captured.
+  const racing = db.batch(Array.from({ length: 200 }, (_, j) => ({ type: 'put' as const, key: `late${j}`, value: 'x'.repeat(100) })))
+  await Promise.all([backingUp, racing])
+  await db.close()
+  const names = readdirSync(dest)
+  const activeHint = names.find((n) => n.endsWith('.active.hint'))
+  t.ok(activeHint !== undefined, `the backup holds ${activeHint}`)
+  const dataName = activeHint!.replace('.active.hint', '.data')
+
+  const check = async (dir: string, what: string) => {
+    const counting = countingFs()
+    const copy = await CaskDB.open(dir, { fs: counting.fs, warmCache: false })
+    const read = counting.bytesRead.get(join(dir, dataName)) ?? 0
+    t.ok(read <= 8 + 4096, `${what}: open read ${read} bytes of the active copy (its tail check), not its ${statSync(join(dir, dataName)).size}`)
+    let right = 0
+    for (let i = 0; i < 3000; i++) if ((await copy.get(`k${i}`))?.toString() === value(i)) right++
+    t.equal(right, 3000, `${what}: every value of the backup's instant`)
+    const late = (await copy.hasMany(Array.from({ length: 200 }, (_, j) => `late${j}`))).filter(Boolean).length
+    t.ok(late === 0 || late === 200, `${what}: the racing batch is in it whole or not at all (${late})`)
+    t.same(await copy.verify(), [], `${what}: verify is clean`)
+    await copy.close()
+  }
+  const restored = join(tempDir(), 'restored')
+  await CaskDB.restore(dest, restored)
+  t.ok(readdirSync(restored).includes(activeHint!), 'a restore copies the hint too')
+  await check(dest, 'the backup')
+  await check(restored, 'the restore')
 })
