@@ -89,7 +89,8 @@ export class WritePath {
     const core = this.#core
     if (this.#inFlight.has(op.key)) return false
     const entry = this.#previous
-    const exists = core.index.get(op.key, entry)
+    // lookup, not get: publish's index.set of this key then reuses the path found here.
+    const exists = core.index.lookup(op.key, entry)
     if (op.type === RecordType.DELETE) return !exists
     if (!core.options.skipUnchangedWrites || !exists || entry.expires !== op.expires) return false
     if (core.isExpired(entry.expires)) return false
