@@ -21,6 +21,11 @@ export interface Op {
   keyBytes: Buffer
   value: Buffer | undefined
   expires: number
+  /**
+   * `value` was made by the engine (from a string) and nothing else holds it:
+   * it can never change, so the write-through cache keeps it instead of a copy.
+   */
+  owned: boolean
 }
 
 /** Values up to this size are put in the cache as they are written. */
@@ -161,14 +166,18 @@ export class WritePath {
       const size = valueStart + valueLength - at
       const position = offset + at
       segment.noteSeq(seq)
-      // Key and value bytes come from the encoded record: the caller's buffers may have changed since.
+      // Key and value bytes come from the encoded record (or, for the cache, from a value Buffer
+      // the engine made itself): the caller's buffers may have changed since.
       if (collect) appended.add(op.type, seq, op.expires, size, bytes, keyStart, valueStart)
       if (op.type === RecordType.PUT) {
         const existed = core.index.set(op.key, segment.id, position, size, op.expires, seq, prev)
         if (existed) core.markDead(prev)
         if ((writeThrough || existed) && valueLength <= WRITE_THROUGH_LIMIT && cache.room >= valueLength + ENTRY_OVERHEAD) {
-          const value = Buffer.allocUnsafe(valueLength)
-          bytes.copy(value, 0, valueStart, valueStart + valueLength)
+          let value = op.value!
+          if (!op.owned) {
+            value = Buffer.allocUnsafe(valueLength)
+            bytes.copy(value, 0, valueStart, valueStart + valueLength)
+          }
           cache.set(segment.id, position, value)
         }
       } else {
@@ -263,6 +272,7 @@ export class WritePath {
         keyBytes: slot.keyBytes,
         value: slot.value,
         expires: slot.expires,
+        owned: false,
       })
       slotOf.push(i)
     })

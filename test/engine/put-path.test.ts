@@ -6,6 +6,7 @@ import test from 'tape'
 import { CaskDB } from '../../src/index.js'
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
 import { tempPath } from '../helpers/tmp.js'
+import { ValueCache } from '../../src/value-cache.js'
 
 test('the value cache holds the bytes written, even if the caller reuses its buffer after put()', async (t) => {
   const db = await CaskDB.open(tempPath())
@@ -16,6 +17,44 @@ test('the value cache holds the bytes written, even if the caller reuses its buf
   t.equal(db.getSync('k')?.toString(), 'first value', 'read back as written')
   t.ok(db.stats().cacheBytes > 0, 'served from the write-through cache')
   await db.close()
+})
+
+test('write-through keeps the Buffer the engine made from a string value, and copies a caller\'s Buffer', async (t) => {
+  const db = await CaskDB.open(tempPath())
+  const cached: Buffer[] = []
+  const made: Buffer[] = []
+  const set = ValueCache.prototype.set
+  const from = Buffer.from
+  ValueCache.prototype.set = function (this: ValueCache, segment: number, offset: number, value: Buffer): void {
+    cached.push(value)
+    set.call(this, segment, offset, value)
+  }
+  const text = 'a string value, turned into bytes by the engine'
+  Buffer.from = function (this: unknown, ...args: unknown[]): Buffer {
+    const b = (from as (...a: unknown[]) => Buffer).apply(this, args)
+    if (args[0] === text) made.push(b)
+    return b
+  } as typeof Buffer.from
+  try {
+    await db.put('s', text)
+    const callers = Buffer.from('a Buffer value, which its caller keeps')
+    await db.put('b', callers)
+    t.equal(made.length, 1, 'the string was turned into bytes once')
+    t.equal(cached.length, 2, 'both values went to the cache')
+    t.equal(cached[0], made[0], "the string's Buffer is cached as it is (no copy)")
+    t.notEqual(cached[1], callers, "the caller's Buffer is not")
+    t.ok(cached[1]!.equals(callers), '(a copy of it is)')
+    callers.write('XXXXX')
+    t.equal(db.getSync('s')?.toString(), text)
+    t.equal(db.getSync('b')?.toString(), 'a Buffer value, which its caller keeps')
+  } finally {
+    ValueCache.prototype.set = set
+    Buffer.from = from
+  }
+  await db.close()
+  const again = await CaskDB.open(db.location)
+  t.equal(again.getSync('s')?.toString(), text, 'the record on disk holds the same bytes')
+  await again.close()
 })
 
 test('a write the OS takes in several short pieces lands whole', async (t) => {
