@@ -57,6 +57,29 @@ test('write-through keeps the Buffer the engine made from a string value, and co
   await again.close()
 })
 
+test('puts issued in one turn share one write, scheduled without a queueMicrotask per put', async (t) => {
+  const db = await CaskDB.open(tempPath())
+  await db.put('warm', 'up')
+  const queue = globalThis.queueMicrotask
+  let queued = 0
+  globalThis.queueMicrotask = (callback: () => void): void => {
+    queued++
+    queue(callback)
+  }
+  try {
+    const writes = db.stats().writeCalls
+    await Promise.all([db.put('a', '1'), db.put('b', '2'), db.del('warm'), db.batch([{ type: 'put', key: 'c', value: '3' }])])
+    t.equal(db.stats().writeCalls, writes + 1, 'one write for the turn')
+    for (let i = 0; i < 100; i++) await db.put(`k${i}`, 'v')
+    t.equal(db.stats().writeCalls, writes + 101, 'then one per awaited put')
+    t.equal(queued, 0, 'no queueMicrotask (an AsyncResource and a bound function each in Node)')
+  } finally {
+    globalThis.queueMicrotask = queue
+  }
+  t.deepEqual([db.getSync('a')?.toString(), db.getSync('b')?.toString(), db.getSync('c')?.toString(), db.getSync('warm')], ['1', '2', '3', undefined])
+  await db.close()
+})
+
 test('a write the OS takes in several short pieces lands whole', async (t) => {
   // At most 7 bytes per writev: every group takes several calls, each going on where the last stopped.
   const fs: FileSystem = {
