@@ -3,7 +3,7 @@
  * (e.g. a worktree of the base commit and this one) take turns, in slices of
  * puts, each on its own database, so that the machine's noise hits both
  * sides alike. Prints the median µs of CPU (process.cpuUsage, user + system)
- * and of wall time per op of each side over the slices.
+ * and of wall time per op of each side over the slices, and the lower quartile of CPU.
  *
  *   node --import tsx bench/put-ab.ts --a /tmp/wt-base --b . --mode put|putstr|put64|keyv [--slices 40] [--per 10000]
  *
@@ -72,6 +72,8 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
+/** The lower quartile: other processes only ever add time to a slice, so it is steadier than the median on a busy machine. */
+const quartile = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 4)]!
 
 try {
   const sides = [await side(roots[0]!), await side(roots[1]!)]
@@ -92,7 +94,8 @@ try {
   const [ca, cb] = [median(cpu[0]!), median(cpu[1]!)]
   const [wa, wb] = [median(wall[0]!), median(wall[1]!)]
   console.log(
-    `${mode}: A cpu ${ca.toFixed(2)} wall ${wa.toFixed(2)} | B cpu ${cb.toFixed(2)} wall ${wb.toFixed(2)} us/op | B-A cpu ${(cb - ca).toFixed(2)} (${(((cb - ca) / ca) * 100).toFixed(1)} %)`,
+    `${mode}: A cpu ${ca.toFixed(2)} wall ${wa.toFixed(2)} | B cpu ${cb.toFixed(2)} wall ${wb.toFixed(2)} us/op | B-A cpu ${(cb - ca).toFixed(2)} (${(((cb - ca) / ca) * 100).toFixed(1)} %)` +
+      ` | lower quartile: A cpu ${quartile(cpu[0]!).toFixed(2)} B cpu ${quartile(cpu[1]!).toFixed(2)}`,
   )
 } finally {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
