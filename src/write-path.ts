@@ -183,13 +183,13 @@ export class WritePath {
       const size = valueStart + valueLength - at
       const position = offset + at
       segment.noteSeq(seq)
-      // Key and value bytes come from the encoded record (or, for the cache, from a value Buffer
-      // the engine made itself): the caller's buffers may have changed since.
+      // Key and value bytes come from the encoded record: the caller's buffers may have changed since.
       if (collect) appended.add(op.type, seq, op.expires, size, bytes, keyStart, valueStart)
       if (op.type === RecordType.PUT) {
         const existed = core.index.set(op.key, segment.id, position, size, op.expires, seq, prev)
         if (existed) core.markDead(prev)
         if ((writeThrough || existed) && valueLength <= WRITE_THROUGH_LIMIT && cache.room >= valueLength + ENTRY_OVERHEAD) {
+          // A value Buffer the engine made itself (from a string) is cached as it is: nobody can change it.
           let value = op.value!
           if (!op.owned) {
             value = Buffer.allocUnsafe(valueLength)

@@ -7,6 +7,8 @@ import { CaskDB } from '../../src/index.js'
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
 import { tempPath } from '../helpers/tmp.js'
 import { ValueCache } from '../../src/value-cache.js'
+import { GroupCommit } from '../../src/log/group-commit.js'
+import type { Segment } from '../../src/log/segment.js'
 
 test('the value cache holds the bytes written, even if the caller reuses its buffer after put()', async (t) => {
   const db = await CaskDB.open(tempPath())
@@ -78,6 +80,39 @@ test('puts issued in one turn share one write, scheduled without a queueMicrotas
   }
   t.deepEqual([db.getSync('a')?.toString(), db.getSync('b')?.toString(), db.getSync('c')?.toString(), db.getSync('warm')], ['1', '2', '3', undefined])
   await db.close()
+})
+
+test('a throw inside the group-commit flush (a bug) surfaces as an uncaught exception, as with queueMicrotask', async (t) => {
+  const segment = { fd: 1, size: 0, dataPath: 'fake' } as unknown as Segment
+  const fs = { writevSync: (_fd: number, buffers: Uint8Array[]) => buffers.reduce((n, b) => n + b.length, 0) } as unknown as FileSystem
+  const log = new GroupCommit(fs, { activeSegment: () => segment, rotate: () => segment, maxSegmentSize: 1 << 20 })
+  const listeners = process.listeners('uncaughtException')
+  process.removeAllListeners('uncaughtException')
+  let rejection: unknown
+  const onRejection = (reason: unknown): void => {
+    rejection = reason
+  }
+  process.on('unhandledRejection', onRejection)
+  try {
+    const caught = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve))
+    const group = {
+      bytes: Buffer.alloc(10),
+      sync: false,
+      applied(): void {
+        throw new Error('a bug in publish')
+      },
+      resolve(): void {},
+      reject(): void {},
+    }
+    log.submit(group)
+    const err = await Promise.race([caught, new Promise((resolve) => setTimeout(resolve, 1000))])
+    await new Promise((resolve) => setImmediate(resolve))
+    t.equal((err as Error | undefined)?.message, 'a bug in publish', 'raised as an uncaught exception')
+    t.equal(rejection, undefined, 'not as an unhandled rejection')
+  } finally {
+    process.off('unhandledRejection', onRejection)
+    for (const l of listeners) process.on('uncaughtException', l)
+  }
 })
 
 test('a write the OS takes in several short pieces lands whole', async (t) => {
