@@ -60,18 +60,6 @@ class PendingWrite implements WriteGroup {
   }
 }
 
-/**
- * Where write() notes the key of a lone write (one op while no other group
- * is pending, as with one put in flight at a time): a field rather than a
- * Set entry, which costs a hash insert per put and a new table per clear().
- */
-class SoleKey {
-  key: string | undefined = undefined
-  add(key: string): void {
-    this.key = key
-  }
-}
-
 export class WritePath {
   readonly #core: StoreCore
   readonly log: GroupCommit
@@ -83,8 +71,14 @@ export class WritePath {
    * the check write a record it could have skipped.
    */
   readonly #inFlight = new Set<string>()
-  /** The in-flight key of a lone write (see SoleKey); in-flight keys are this one and #inFlight's. */
-  readonly #sole = new SoleKey()
+  /**
+   * The in-flight key of a lone write (one op while no other group is
+   * pending, as with one put in flight at a time): a field rather than a Set
+   * entry, which costs a hash insert per put and a new table per clear(). The
+   * keys in flight are this one and those in #inFlight; both are forgotten
+   * when no group is pending.
+   */
+  #soleKey: string | undefined = undefined
   /** Groups submitted by write() and not yet appended or rejected. */
   #pending = 0
   readonly #previous = newEntry()
@@ -106,7 +100,7 @@ export class WritePath {
   /** True when `op` would not change what a reader sees, so nothing needs writing. */
   isNoop(op: Op): boolean {
     const core = this.#core
-    if (this.#pending !== 0 && (op.key === this.#sole.key || this.#inFlight.has(op.key))) return false
+    if (this.#pending !== 0 && (op.key === this.#soleKey || this.#inFlight.has(op.key))) return false
     const entry = this.#previous
     // lookup, not get: publish's index.set of this key then reuses the path found here.
     const exists = core.index.lookup(op.key, entry)
@@ -130,12 +124,13 @@ export class WritePath {
     const headerSize = n > 1 ? BATCH_HEADER_SIZE : 0
     const buf = Buffer.allocUnsafe(headerSize + bytes)
     const firstSeq = core.seq + 1
-    const inFlight: { add(key: string): unknown } = n === 1 && this.#pending === 0 ? this.#sole : this.#inFlight
+    const inFlight = this.#inFlight
     let at = headerSize
     for (let i = 0; i < n; i++) {
       const op = ops[i]!
       at += writeRecord(buf, at, op.type, ++core.seq, op.expires, op.keyBytes, op.value)
-      inFlight.add(op.key)
+      if (n === 1 && this.#pending === 0) this.#soleKey = op.key // a lone write (see #soleKey)
+      else inFlight.add(op.key)
     }
     if (headerSize > 0) writeBatchHeader(buf, 0, firstSeq, n, bytes)
     const group = new PendingWrite(this, buf, sync, ops, firstSeq, headerSize)
@@ -151,7 +146,7 @@ export class WritePath {
   /** @internal Called by PendingWrite once its group was appended or rejected. */
   settled(): void {
     if (--this.#pending === 0) {
-      this.#sole.key = undefined
+      this.#soleKey = undefined
       if (this.#inFlight.size !== 0) this.#inFlight.clear()
     }
   }
