@@ -546,9 +546,11 @@ export class CaskDB extends EventEmitter {
         keyBytes: kb,
         value: valueBytes(value, this.options.maxValueSize),
         expires: expiryOf(options, now),
+        // A string's bytes are a Buffer made here, which no caller can change.
+        owned: typeof value === 'string',
       }
     }
-    return { type: RecordType.DELETE, key: indexKey(kb), keyBytes: kb, value: undefined, expires: 0 }
+    return { type: RecordType.DELETE, key: indexKey(kb), keyBytes: kb, value: undefined, expires: 0, owned: false }
   }
 
   #sync(options: WriteOptions | undefined): boolean {
@@ -688,7 +690,7 @@ export class CaskDB extends EventEmitter {
     const cursor = core.index.snapshot().cursor({}, false)
     const entry = newEntry()
     for (let key = cursor.next(entry); key !== undefined; key = cursor.next(entry)) {
-      if (entry.expires !== 0 && entry.expires <= now) expired.push({ type: RecordType.DELETE, key, keyBytes: Buffer.from(key, 'latin1'), value: undefined, expires: 0 })
+      if (entry.expires !== 0 && entry.expires <= now) expired.push({ type: RecordType.DELETE, key, keyBytes: Buffer.from(key, 'latin1'), value: undefined, expires: 0, owned: false })
     }
     let purged = 0
     for (let i = 0; i < expired.length; i += CHUNK) {

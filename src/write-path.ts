@@ -19,6 +19,11 @@ export interface Op {
   keyBytes: Buffer
   value: Buffer | undefined
   expires: number
+  /**
+   * `value` was made by the engine (from a string) and nothing else holds it:
+   * it can never change, so the write-through cache keeps it instead of a copy.
+   */
+  owned: boolean
 }
 
 /** Values up to this size are put in the cache as they are written. */
@@ -64,6 +69,14 @@ export class WritePath {
    * the check write a record it could have skipped.
    */
   readonly #inFlight = new Set<string>()
+  /**
+   * The in-flight key of a lone write (one op while no other group is
+   * pending, as with one put in flight at a time): a field rather than a Set
+   * entry, which costs a hash insert per put and a new table per clear(). The
+   * keys in flight are this one and those in #inFlight; both are forgotten
+   * when no group is pending.
+   */
+  #soleKey: string | undefined = undefined
   /** Groups submitted by write() and not yet appended or rejected. */
   #pending = 0
   readonly #previous = newEntry()
@@ -85,9 +98,10 @@ export class WritePath {
   /** True when `op` would not change what a reader sees, so nothing needs writing. */
   isNoop(op: Op): boolean {
     const core = this.#core
-    if (this.#inFlight.has(op.key)) return false
+    if (this.#pending !== 0 && (op.key === this.#soleKey || this.#inFlight.has(op.key))) return false
     const entry = this.#previous
-    const exists = core.index.get(op.key, entry)
+    // lookup, not get: publish's index.set of this key then reuses the path found here.
+    const exists = core.index.lookup(op.key, entry)
     if (op.type === RecordType.DELETE) return !exists
     if (!core.options.skipUnchangedWrites || !exists || entry.expires !== op.expires) return false
     if (core.isExpired(entry.expires)) return false
@@ -113,7 +127,8 @@ export class WritePath {
     for (let i = 0; i < n; i++) {
       const op = ops[i]!
       at += writeRecord(buf, at, op.type, ++core.seq, op.expires, op.keyBytes, op.value)
-      inFlight.add(op.key)
+      if (n === 1 && this.#pending === 0) this.#soleKey = op.key // a lone write (see #soleKey)
+      else inFlight.add(op.key)
     }
     if (batchHeaderSize > 0) writeBatchHeader(buf, 0, firstSeq, n, bytes)
     const group = new PendingWrite(this, buf, sync, ops, firstSeq, batchHeaderSize)
@@ -128,7 +143,10 @@ export class WritePath {
 
   /** @internal Called by PendingWrite once its group was appended or rejected. */
   settled(): void {
-    if (--this.#pending === 0) this.#inFlight.clear()
+    if (--this.#pending === 0) {
+      this.#soleKey = undefined
+      if (this.#inFlight.size !== 0) this.#inFlight.clear()
+    }
   }
 
   /** @internal Called by PendingWrite once its bytes are in the file. */
@@ -164,8 +182,12 @@ export class WritePath {
         const existed = core.index.set(op.key, segment.id, position, size, op.expires, seq, prev)
         if (existed) core.markDead(prev)
         if ((writeThrough || existed) && valueLength <= WRITE_THROUGH_LIMIT && cache.room >= valueLength + ENTRY_OVERHEAD) {
-          const value = Buffer.allocUnsafe(valueLength)
-          bytes.copy(value, 0, valueStart, valueStart + valueLength)
+          // A value Buffer the engine made itself (from a string) is cached as it is: nobody can change it.
+          let value = op.value!
+          if (!op.owned) {
+            value = Buffer.allocUnsafe(valueLength)
+            bytes.copy(value, 0, valueStart, valueStart + valueLength)
+          }
           cache.set(segment.id, position, value)
         }
       } else {
@@ -260,6 +282,7 @@ export class WritePath {
         keyBytes: slot.keyBytes,
         value: slot.value,
         expires: slot.expires,
+        owned: false,
       })
       slotOf.push(i)
     })

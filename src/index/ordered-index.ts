@@ -981,6 +981,17 @@ export class OrderedIndex implements IndexView {
   private readonly pathNodes: Node[] = []
   private readonly pathIdx: number[] = []
   private depth = 0
+  /**
+   * The key whose path lookup() recorded last, while that path is still the
+   * one in the scratch arrays and the tree has not changed since (undefined
+   * otherwise): set() of this key then skips its descent. The write path
+   * looks a key up (the unchanged-write check) right before it sets it.
+   * Cleared by every descent (findPath overwrites the path) and by every
+   * change that does not start with one (set's own write, clear, bulk load).
+   */
+  private fingerKey: string | undefined = undefined
+  /** leafFind's result for fingerKey on the recorded path. */
+  private fingerAt = 0
 
   constructor(options?: { nodeCapacity?: number }) {
     const cap = options?.nodeCapacity ?? DEFAULT_NODE_CAPACITY
@@ -1000,6 +1011,20 @@ export class OrderedIndex implements IndexView {
 
   get(key: string, out: IndexEntry): boolean {
     return treeGet(this.root, key, out)
+  }
+
+  /**
+   * get() for a key about to be written: also remembers where the key is (or
+   * goes), so that a set() of the same key right after, with no other
+   * descent or change of the tree in between, needs no second descent.
+   */
+  lookup(key: string, out: IndexEntry): boolean {
+    const f = this.findPath(key)
+    this.fingerKey = key
+    this.fingerAt = f
+    if (f < 0) return false
+    readEntry(this.pathNodes[this.depth]!.nums, f, out)
+    return true
   }
 
   has(key: string): boolean {
@@ -1028,7 +1053,12 @@ export class OrderedIndex implements IndexView {
     seq: number,
     previous?: IndexEntry,
   ): boolean {
-    const f = this.findPath(key)
+    let f: number
+    if (key === this.fingerKey) {
+      // The path lookup() recorded for this key is still the tree's (see fingerKey).
+      f = this.fingerAt
+      this.fingerKey = undefined
+    } else f = this.findPath(key)
     const h = this.depth
     if (f >= 0 && previous !== undefined) readEntry(this.pathNodes[h]!.nums, f, previous)
     this.writeAt(f, h, key, seg, offset, size, expires, seq)
@@ -1069,6 +1099,7 @@ export class OrderedIndex implements IndexView {
     if (this.count_ !== 0) throw new Error('bulkLoad needs an empty index')
     return new BulkLoader(this.cap, this.token, (root, size) => {
       this.snap = null
+      this.fingerKey = undefined
       this.root = root
       this.count_ = size
     })
@@ -1156,6 +1187,7 @@ export class OrderedIndex implements IndexView {
 
   clear(): void {
     this.snap = null
+    this.fingerKey = undefined
     this.root = newLeaf(this.token, this.cap)
     this.count_ = 0
     this.pathNodes.length = 0
@@ -1165,6 +1197,7 @@ export class OrderedIndex implements IndexView {
 
   /** Read-only descent recording the path; returns leafFind's result for the leaf (index, or ~insertion index). */
   private findPath(key: string): number {
+    this.fingerKey = undefined
     const pathNodes = this.pathNodes
     const pathIdx = this.pathIdx
     let node = this.root

@@ -6,6 +6,9 @@ import test from 'tape'
 import { CaskDB } from '../../src/index.js'
 import { nodeFileSystem, type FileSystem } from '../../src/io/file-system.js'
 import { tempPath } from '../helpers/tmp.js'
+import { ValueCache } from '../../src/value-cache.js'
+import { GroupCommit } from '../../src/log/group-commit.js'
+import type { Segment } from '../../src/log/segment.js'
 
 test('the value cache holds the bytes written, even if the caller reuses its buffer after put()', async (t) => {
   const db = await CaskDB.open(tempPath())
@@ -16,6 +19,100 @@ test('the value cache holds the bytes written, even if the caller reuses its buf
   t.equal(db.getSync('k')?.toString(), 'first value', 'read back as written')
   t.ok(db.stats().cacheBytes > 0, 'served from the write-through cache')
   await db.close()
+})
+
+test('write-through keeps the Buffer the engine made from a string value, and copies a caller\'s Buffer', async (t) => {
+  const db = await CaskDB.open(tempPath())
+  const cached: Buffer[] = []
+  const made: Buffer[] = []
+  const set = ValueCache.prototype.set
+  const from = Buffer.from
+  ValueCache.prototype.set = function (this: ValueCache, segment: number, offset: number, value: Buffer): void {
+    cached.push(value)
+    set.call(this, segment, offset, value)
+  }
+  const text = 'a string value, turned into bytes by the engine'
+  Buffer.from = function (this: unknown, ...args: unknown[]): Buffer {
+    const b = (from as (...a: unknown[]) => Buffer).apply(this, args)
+    if (args[0] === text) made.push(b)
+    return b
+  } as typeof Buffer.from
+  try {
+    await db.put('s', text)
+    const callers = Buffer.from('a Buffer value, which its caller keeps')
+    await db.put('b', callers)
+    t.equal(made.length, 1, 'the string was turned into bytes once')
+    t.equal(cached.length, 2, 'both values went to the cache')
+    t.equal(cached[0], made[0], "the string's Buffer is cached as it is (no copy)")
+    t.notEqual(cached[1], callers, "the caller's Buffer is not")
+    t.ok(cached[1]!.equals(callers), '(a copy of it is)')
+    callers.write('XXXXX')
+    t.equal(db.getSync('s')?.toString(), text)
+    t.equal(db.getSync('b')?.toString(), 'a Buffer value, which its caller keeps')
+  } finally {
+    ValueCache.prototype.set = set
+    Buffer.from = from
+  }
+  await db.close()
+  const again = await CaskDB.open(db.location)
+  t.equal(again.getSync('s')?.toString(), text, 'the record on disk holds the same bytes')
+  await again.close()
+})
+
+test('puts issued in one turn share one write, scheduled without a queueMicrotask per put', async (t) => {
+  const db = await CaskDB.open(tempPath())
+  await db.put('warm', 'up')
+  const queue = globalThis.queueMicrotask
+  let queued = 0
+  globalThis.queueMicrotask = (callback: () => void): void => {
+    queued++
+    queue(callback)
+  }
+  try {
+    const writes = db.stats().writeCalls
+    await Promise.all([db.put('a', '1'), db.put('b', '2'), db.del('warm'), db.batch([{ type: 'put', key: 'c', value: '3' }])])
+    t.equal(db.stats().writeCalls, writes + 1, 'one write for the turn')
+    for (let i = 0; i < 100; i++) await db.put(`k${i}`, 'v')
+    t.equal(db.stats().writeCalls, writes + 101, 'then one per awaited put')
+    t.equal(queued, 0, 'no queueMicrotask (an AsyncResource and a bound function each in Node)')
+  } finally {
+    globalThis.queueMicrotask = queue
+  }
+  t.deepEqual([db.getSync('a')?.toString(), db.getSync('b')?.toString(), db.getSync('c')?.toString(), db.getSync('warm')], ['1', '2', '3', undefined])
+  await db.close()
+})
+
+test('a throw inside the group-commit flush (a bug) surfaces as an uncaught exception, as with queueMicrotask', async (t) => {
+  const segment = { fd: 1, size: 0, dataPath: 'fake' } as unknown as Segment
+  const fs = { writevSync: (_fd: number, buffers: Uint8Array[]) => buffers.reduce((n, b) => n + b.length, 0) } as unknown as FileSystem
+  const log = new GroupCommit(fs, { activeSegment: () => segment, rotate: () => segment, maxSegmentSize: 1 << 20 })
+  const listeners = process.listeners('uncaughtException')
+  process.removeAllListeners('uncaughtException')
+  let rejection: unknown
+  const onRejection = (reason: unknown): void => {
+    rejection = reason
+  }
+  process.on('unhandledRejection', onRejection)
+  try {
+    const caught = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve))
+    const group = {
+      bytes: Buffer.alloc(10),
+      sync: false,
+      applied(): void {
+        throw new Error('a bug in publish')
+      },
+      resolve(): void {},
+      reject(): void {},
+    }
+    log.submit(group)
+    const err = await Promise.race([caught, new Promise((resolve) => setTimeout(resolve, 1000))])
+    await new Promise((resolve) => setImmediate(resolve))
+    t.equal((err as Error | undefined)?.message, 'a bug in publish', 'raised as an uncaught exception')
+    t.equal(rejection, undefined, 'not as an unhandled rejection')
+  } finally {
+    process.off('unhandledRejection', onRejection)
+    for (const l of listeners) process.on('uncaughtException', l)
+  }
 })
 
 test('a write the OS takes in several short pieces lands whole', async (t) => {

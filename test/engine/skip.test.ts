@@ -29,6 +29,25 @@ test('unchanged writes are not skipped when a different write to the key is in f
   await db.close()
 })
 
+test('in-flight keys: a lone write, writes queued behind it and a batch are all checked, and forgotten once written', async (t) => {
+  const db = await CaskDB.open(tempPath())
+  await db.batch([
+    { type: 'put', key: 'a', value: 'A' },
+    { type: 'put', key: 'b', value: 'A' },
+    { type: 'put', key: 'c', value: 'A' },
+  ])
+  // 'a' is the lone write (nothing else pending), 'b' and 'c' follow it in the same turn.
+  const writes = [db.put('a', 'B'), db.put('b', 'B'), db.batch([{ type: 'put', key: 'c', value: 'B' }, { type: 'put', key: 'x', value: 'B' }])]
+  writes.push(db.put('a', 'A'), db.put('b', 'A'), db.put('c', 'A'))
+  await Promise.all(writes)
+  for (const k of ['a', 'b', 'c']) t.equal(db.getSync(k)?.toString(), 'A', `${k}: the last value issued`)
+  const skipped = db.stats().skippedWrites
+  await db.put('a', 'A')
+  await Promise.all([db.put('b', 'A'), db.put('c', 'A')])
+  t.equal(db.stats().skippedWrites, skipped + 3, 'once written, unchanged puts are skipped again')
+  await db.close()
+})
+
 test('skipUnchangedWrites: false writes every put', async (t) => {
   const db = await CaskDB.open(tempPath(), { skipUnchangedWrites: false })
   await db.put('k', 'v')

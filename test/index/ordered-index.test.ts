@@ -1082,3 +1082,86 @@ test('ordered-index: reused leaf arrays never reach snapshots', (t) => {
   }
   t.end()
 })
+
+// --- lookup() then set(): the second descent is skipped only while the path is the tree's ---
+
+test('ordered-index: set() after lookup() of the same key, with any change of the tree in between, matches the model', (t) => {
+  for (const cap of [4, 5, 8]) {
+    const rnd = mulberry32(4242 + cap)
+    const key = (): string => randomKey(rnd, 'abc', 5)
+    const idx = new OrderedIndex({ nodeCapacity: cap })
+    const model = new Model()
+    const out = newEntry()
+    const prev = newEntry()
+    const snaps: Array<{ view: IndexView; model: Model }> = []
+    let failure: string | undefined
+    for (let step = 0; step < 6000 && failure === undefined; step++) {
+      const k = key()
+      const found = idx.lookup(k, out)
+      const want = model.map.get(k)
+      if (found !== (want !== undefined) || (want !== undefined && JSON.stringify(entryOf(out)) !== JSON.stringify(want))) {
+        failure = `step ${step}: lookup(${JSON.stringify(k)}) found=${found}`
+        break
+      }
+      // Between the lookup and the set: nothing, or a change or descent elsewhere in the tree.
+      const between = Math.floor(rnd() * 9)
+      const other = key()
+      const v = randomVals(rnd)
+      if (between === 1) {
+        idx.set(other, ...v)
+        model.set(other, v)
+      } else if (between === 2) {
+        idx.delete(other)
+        model.delete(other)
+      } else if (between === 3) {
+        snaps.push({ view: idx.snapshot(), model: model.copy() })
+      } else if (between === 4) {
+        idx.get(other, out) // a plain get records no path and keeps the finger
+      } else if (between === 5) {
+        idx.lookup(other, out) // moves the finger to another key
+      } else if (between === 6) {
+        idx.replaceIf(other, v[0], v[1], ...v)
+        const cur = model.map.get(other)
+        if (cur !== undefined && cur[0] === v[0] && cur[1] === v[1]) model.set(other, v)
+      } else if (between === 7 && rnd() < 0.02) {
+        idx.clear()
+        model.clear()
+      }
+      const w = randomVals(rnd)
+      if (rnd() < 0.15) {
+        const had = idx.delete(k, prev)
+        if (had !== model.map.has(k)) failure = `step ${step}: delete(${JSON.stringify(k)}) returned ${had}`
+        model.delete(k)
+      } else {
+        const existed = idx.set(k, ...w, prev)
+        const before = model.map.get(k)
+        if (existed !== (before !== undefined)) failure = `step ${step}: set(${JSON.stringify(k)}) returned ${existed}`
+        else if (before !== undefined && JSON.stringify(entryOf(prev)) !== JSON.stringify(before)) failure = `step ${step}: previous entry differs`
+        model.set(k, w)
+      }
+      if (failure === undefined && step % 97 === 0) failure = diffView(idx, model, rnd, key)
+    }
+    t.equal(failure, undefined, `capacity ${cap}: 6000 lookup/set pairs with changes in between`)
+    t.equal(diffView(idx, model, rnd, key), undefined, `capacity ${cap}: final contents`)
+    checkInvariants(idx)
+    for (const s of snaps.slice(-20)) {
+      if (diffView(s.view, s.model, rnd, key) !== undefined) t.fail(`capacity ${cap}: a snapshot saw a later write`)
+    }
+  }
+  t.end()
+})
+
+test('ordered-index: set() after lookup() and a bulk load does not write into the old tree', (t) => {
+  const idx = new OrderedIndex({ nodeCapacity: 4 })
+  const out = newEntry()
+  t.equal(idx.lookup('m', out), false)
+  const loader = idx.bulkLoad()
+  for (const k of ['a', 'b', 'c', 'd', 'e', 'f', 'x', 'y', 'z']) loader.add(k, 1, 2, 3, 0, 4)
+  loader.finish()
+  t.equal(idx.set('m', 9, 9, 9, 0, 9), false)
+  t.deepEqual(collectKeys(idx), ['a', 'b', 'c', 'd', 'e', 'f', 'm', 'x', 'y', 'z'])
+  t.equal(idx.get('m', out), true)
+  t.deepEqual(entryOf(out), [9, 9, 9, 0, 9])
+  checkInvariants(idx)
+  t.end()
+})
