@@ -39,17 +39,6 @@ async function copyFromFd(fs: FileSystem, fd: number, length: number, to: string
   }
 }
 
-async function writeSynced(fs: FileSystem, path: string, data: Buffer, mode: number): Promise<void> {
-  const out = fs.openSync(path, 'wx', mode)
-  try {
-    let written = 0
-    while (written < data.length) written += fs.writevSync(out, [data.subarray(written)], written)
-    await fs.fdatasync(out)
-  } finally {
-    fs.closeSync(out)
-  }
-}
-
 /** Refuses an existing target: a backup or restore never overwrites a directory. */
 async function assertAbsent(fs: FileSystem, dir: string, what: string): Promise<void> {
   let exists: boolean
@@ -134,7 +123,7 @@ export async function backupTo(core: StoreCore, dir: string): Promise<void> {
     if (activeLength > FILE_HEADER_SIZE) {
       // Best effort, like the one close() writes: without it the copy's first open scans that segment.
       const hint = await partialHint(core, active, activeLength).catch(() => undefined)
-      if (hint !== undefined) await writeSynced(fs, activeHintPath(partial, active.id), hint, core.options.fileMode)
+      if (hint !== undefined) await fs.writeFileDurable(activeHintPath(partial, active.id), hint, core.options.fileMode)
     }
     await publishDir(fs, partial, dir, 'the backup')
   } catch (err) {

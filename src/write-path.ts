@@ -26,6 +26,33 @@ export interface Op {
   owned: boolean
 }
 
+/** Bytes of the batch header before a group of `n` records whose first seq is `firstSeq` (none for one record). */
+function batchHeaderSizeOf(n: number, firstSeq: number): number {
+  return n > 1 ? recordSize(0, BATCH_VALUE_SIZE, firstSeq, 0) : 0
+}
+
+/**
+ * The records of `ops` as one group, as the log appends it: one record, or a
+ * batch header and the records after it. Record i has seq `firstSeq + i`.
+ */
+function encodeGroup(ops: Op[], firstSeq: number): Buffer {
+  const n = ops.length
+  let bytes = 0
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!
+    bytes += recordSize(op.keyBytes.length, op.value === undefined ? 0 : op.value.length, firstSeq + i, op.expires)
+  }
+  const batchHeaderSize = batchHeaderSizeOf(n, firstSeq)
+  const buf = Buffer.allocUnsafe(batchHeaderSize + bytes)
+  let at = batchHeaderSize
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!
+    at += writeRecord(buf, at, op.type, firstSeq + i, op.expires, op.keyBytes, op.value)
+  }
+  if (batchHeaderSize > 0) writeBatchHeader(buf, 0, firstSeq, n, bytes)
+  return buf
+}
+
 /** Values up to this size are put in the cache as they are written. */
 const WRITE_THROUGH_LIMIT = 4096
 
@@ -115,23 +142,11 @@ export class WritePath {
     const core = this.#core
     const n = ops.length
     const firstSeq = core.seq + 1
-    let bytes = 0
-    for (let i = 0; i < n; i++) {
-      const op = ops[i]!
-      bytes += recordSize(op.keyBytes.length, op.value === undefined ? 0 : op.value.length, firstSeq + i, op.expires)
-    }
-    const batchHeaderSize = n > 1 ? recordSize(0, BATCH_VALUE_SIZE, firstSeq, 0) : 0
-    const buf = Buffer.allocUnsafe(batchHeaderSize + bytes)
-    const inFlight = this.#inFlight
-    let at = batchHeaderSize
-    for (let i = 0; i < n; i++) {
-      const op = ops[i]!
-      at += writeRecord(buf, at, op.type, ++core.seq, op.expires, op.keyBytes, op.value)
-      if (n === 1 && this.#pending === 0) this.#soleKey = op.key // a lone write (see #soleKey)
-      else inFlight.add(op.key)
-    }
-    if (batchHeaderSize > 0) writeBatchHeader(buf, 0, firstSeq, n, bytes)
-    const group = new PendingWrite(this, buf, sync, ops, firstSeq, batchHeaderSize)
+    const buf = encodeGroup(ops, firstSeq)
+    core.seq += n
+    if (n === 1 && this.#pending === 0) this.#soleKey = ops[0]!.key // a lone write (see #soleKey)
+    else for (let i = 0; i < n; i++) this.#inFlight.add(ops[i]!.key)
+    const group = new PendingWrite(this, buf, sync, ops, firstSeq, batchHeaderSizeOf(n, firstSeq))
     const done = new Promise<void>((resolve, reject) => {
       group.resolve = resolve
       group.fail = reject
@@ -292,22 +307,9 @@ export class WritePath {
   #writeBuffered(generation: BufferGeneration, ops: Op[], slotOf: number[], sync: boolean): Promise<void> {
     const core = this.#core
     const firstSeq = core.seq + 1
-    let bytes = 0
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!
-      bytes += recordSize(op.keyBytes.length, op.value?.length ?? 0, firstSeq + i, op.expires)
-    }
-    const batchHeaderSize = ops.length > 1 ? recordSize(0, BATCH_VALUE_SIZE, firstSeq, 0) : 0
-    const buf = Buffer.allocUnsafe(batchHeaderSize + bytes)
-    const placed: { seq: number; size: number; at: number }[] = []
-    let at = batchHeaderSize
-    for (const op of ops) {
-      const seq = ++core.seq
-      const size = writeRecord(buf, at, op.type, seq, op.expires, op.keyBytes, op.value)
-      placed.push({ seq, size, at })
-      at += size
-    }
-    if (batchHeaderSize > 0) writeBatchHeader(buf, 0, firstSeq, ops.length, bytes)
+    const buf = encodeGroup(ops, firstSeq)
+    core.seq += ops.length
+    const batchHeaderSize = batchHeaderSizeOf(ops.length, firstSeq)
     return new Promise<void>((resolve, reject) => {
       this.log.submit({
         bytes: buf,
@@ -316,21 +318,24 @@ export class WritePath {
           segment.dead += batchHeaderSize
           const appended = appendedEntries(segment, offset)
           const collect = appended.group(offset, batchHeaderSize)
+          let at = batchHeaderSize
           for (let i = 0; i < ops.length; i++) {
             const op = ops[i]!
-            const p = placed[i]!
-            segment.noteSeq(p.seq)
-            if (collect) {
-              const keyStart = p.at + p.size - op.keyBytes.length - (op.value?.length ?? 0)
-              appended.add(op.type, p.seq, op.expires, p.size, buf, keyStart, keyStart + op.keyBytes.length)
-            }
-            const position = offset + p.at
+            const seq = firstSeq + i
+            const keyLength = op.keyBytes.length
+            const valueLength = op.value?.length ?? 0
+            const keyStart = at + headerSize(keyLength, valueLength, seq, op.expires)
+            const size = keyStart + keyLength + valueLength - at
+            segment.noteSeq(seq)
+            if (collect) appended.add(op.type, seq, op.expires, size, buf, keyStart, keyStart + keyLength)
+            const position = offset + at
+            at += size
             if (op.type === RecordType.DELETE) {
-              segment.dead += p.size
+              segment.dead += size
               continue
             }
-            const moved = core.index.replaceIf(op.key, -generation.id, slotOf[i]!, segment.id, position, p.size, op.expires, p.seq)
-            if (!moved) segment.dead += p.size
+            const moved = core.index.replaceIf(op.key, -generation.id, slotOf[i]!, segment.id, position, size, op.expires, seq)
+            if (!moved) segment.dead += size
           }
         },
         resolve,

@@ -137,6 +137,11 @@ let varintEnd = 0
 /** getVarint ran out of bytes. */
 const RAN_OUT = -2
 
+/** readHeader's answer for a getVarint failure. */
+function failed(code: number): number {
+  return code === RAN_OUT ? HEADER_SHORT : HEADER_BAD
+}
+
 /** A varint of at most `maxBytes` in buf[at, end); RAN_OUT or HEADER_BAD if there is none. */
 function getVarint(buf: Uint8Array, at: number, end: number, maxBytes: number): number {
   const first = at
@@ -176,31 +181,18 @@ export function readHeader(buf: Buffer, at: number, end: number, out: RecordHead
     return V1_HEADER_SIZE
   }
   if ((flags & RESERVED) !== 0 || (flags & TYPE_MASK) === 0) return HEADER_BAD
-  // One-byte lengths are the common case (keys and values below 128 bytes).
-  let p = at + 5
-  let keyLength = p < end ? buf[p]! : 0x80
-  if (keyLength < 0x80) p++
-  else {
-    keyLength = getVarint(buf, p, end, 5)
-    if (keyLength < 0) return keyLength === RAN_OUT ? HEADER_SHORT : HEADER_BAD
-    p = varintEnd
-  }
-  let valueLength = p < end ? buf[p]! : 0x80
-  if (valueLength < 0x80) p++
-  else {
-    valueLength = getVarint(buf, p, end, 5)
-    if (valueLength < 0) return valueLength === RAN_OUT ? HEADER_SHORT : HEADER_BAD
-    p = varintEnd
-  }
-  const seq = getVarint(buf, p, end, 8)
-  if (seq < 0) return seq === RAN_OUT ? HEADER_SHORT : HEADER_BAD
-  p = varintEnd
+  const keyLength = getVarint(buf, at + 5, end, 5)
+  if (keyLength < 0) return failed(keyLength)
+  const valueLength = getVarint(buf, varintEnd, end, 5)
+  if (valueLength < 0) return failed(valueLength)
+  const seq = getVarint(buf, varintEnd, end, 8)
+  if (seq < 0) return failed(seq)
   let expires = 0
   if ((flags & FLAG_EXPIRES) !== 0) {
-    expires = getVarint(buf, p, end, 8)
-    if (expires < 0) return expires === RAN_OUT ? HEADER_SHORT : HEADER_BAD
-    p = varintEnd
+    expires = getVarint(buf, varintEnd, end, 8)
+    if (expires < 0) return failed(expires)
   }
+  const p = varintEnd
   out.type = flags & TYPE_MASK
   out.seq = seq
   out.expires = expires
