@@ -338,12 +338,17 @@ function mergeHints(
   // Per key: the heap's top is the smallest current key; its entries, and
   // those of every other source at the same key, are combined, then the
   // winner is added. Keys are compared as bytes in the hints (a number per
-  // key first, see keyHead) and a string is made only for the winner, once.
+  // key first, see keyHead) and stay bytes: the index keeps them packed (no
+  // string per key; a string only for a tombstone a scan may need).
+  let key = Buffer.allocUnsafe(256)
   while (heap.length > 0) {
     let top = heap[0]!
     let c = top.cursor
     const head = top.head
-    const key = c.keyBuf.latin1Slice(0, c.keyLength)
+    const keyLength = c.keyLength
+    if (keyLength > key.length) key = Buffer.allocUnsafe(Math.max(keyLength, 2 * key.length))
+    const from = c.keyBuf
+    for (let j = 0; j < keyLength; j++) key[j] = from[j]!
     let seg = top.segment
     let type = c.type
     let seq = c.seq
@@ -376,18 +381,18 @@ function mergeHints(
       }
       const next = heap[0]!
       // Still at top (one source, or ranges that do not interleave here): the cursor knows.
-      if (next === top ? !c.sameKey : next.head !== head || !sameBytes(next.cursor, key)) break
+      if (next === top ? !c.sameKey : next.head !== head || !sameBytes(next.cursor, key, keyLength)) break
       top = next
       c = top.cursor
     }
     if (type === RecordType.DELETE) {
       seg.dead += size
       if (scanned) {
-        loader.add(key, 0, 0, TOMBSTONE, 0, seq)
-        tombstones.push(key)
+        loader.addBytes(key, 0, keyLength, 0, 0, TOMBSTONE, 0, seq)
+        tombstones.push(key.latin1Slice(0, keyLength))
       }
     } else {
-      loader.add(key, seg.id, offset, size, expires, seq)
+      loader.addBytes(key, 0, keyLength, seg.id, offset, size, expires, seq)
     }
     memory?.admitLoad(1)
   }
@@ -435,12 +440,12 @@ function before(a: Source, b: Source): boolean {
   return xl < yl
 }
 
-/** Whether a cursor's current key is `key` (a latin1 string of the same bytes). */
-function sameBytes(cursor: HintCursor, key: string): boolean {
+/** Whether a cursor's current key is key[0 .. keyLength). */
+function sameBytes(cursor: HintCursor, key: Buffer, keyLength: number): boolean {
   const n = cursor.keyLength
-  if (n !== key.length) return false
+  if (n !== keyLength) return false
   const b = cursor.keyBuf
-  for (let j = 0; j < n; j++) if (b[j] !== key.charCodeAt(j)) return false
+  for (let j = 0; j < n; j++) if (b[j] !== key[j]) return false
   return true
 }
 

@@ -164,6 +164,12 @@ class Node {
    * and share the prefix, so that any key that descends here shares it.
    */
   check: PrefixCheck | null
+  /**
+   * Leaves built by a bulk load only: the leaf's keys as bytes, while no
+   * string has been made for them (see PackedKeys); `keys` is then the
+   * frozen UNPACKED_LATER placeholder. Null for every other node.
+   */
+  packed: PackedKeys | null
 
   constructor(
     owner: object,
@@ -174,6 +180,7 @@ class Node {
     children: Node[],
     plen: number,
     check: PrefixCheck | null,
+    packed: PackedKeys | null,
   ) {
     this.owner = owner
     this.leaf = leaf
@@ -183,7 +190,97 @@ class Node {
     this.children = children
     this.plen = plen
     this.check = check
+    this.packed = packed
   }
+}
+
+/**
+ * The keys of a bulk-loaded leaf, kept as the bytes they were loaded from
+ * until something needs them as strings.
+ *
+ * Why: opening a database bulk-loads every key. One heap string per key was
+ * most of an open's cost (making a million strings, then the garbage
+ * collector copying each of them twice as they survive), and each string
+ * costs ~40 bytes where its bytes cost their length plus a 4-byte offset.
+ * A point lookup compares a search key with these bytes directly (heads
+ * first, as in any leaf), so reads never need the strings; a write to the
+ * leaf, a cursor passing through it, or a rebalance with it turns the leaf
+ * into an ordinary one first (`unpack`, once per leaf: ~64 strings).
+ * Key k's bytes are bytes[ends[k] .. ends[k + 1]); `bytes` is shared by many
+ * leaves and is freed once all of them are unpacked.
+ */
+class PackedKeys {
+  /** Changed (with `ends`, `count`) only by the bulk load that builds the leaf. */
+  bytes: Buffer
+  /** count + 1 offsets into `bytes` (a view into a shared buffer, possibly longer). */
+  readonly ends: Uint32Array
+  count: number
+
+  constructor(bytes: Buffer, ends: Uint32Array, count: number) {
+    this.bytes = bytes
+    this.ends = ends
+    this.count = count
+  }
+}
+
+/** `keys` of a packed leaf: frozen, so a write that skipped unpack() throws instead of corrupting the leaf. */
+const UNPACKED_LATER: string[] = Object.freeze([]) as unknown as string[]
+
+/** Makes a packed leaf ordinary: one string per key. */
+function unpack(node: Node): void {
+  const packed = node.packed!
+  const bytes = packed.bytes
+  const ends = packed.ends
+  const keys: string[] = []
+  for (let i = 0; i < packed.count; i++) keys.push(bytes.latin1Slice(ends[i]!, ends[i + 1]!))
+  node.keys = keys
+  node.packed = null
+}
+
+/**
+ * Every write to a leaf gets it through here (findPath, and rebalance for
+ * the siblings it borrows from or merges with). Reads (lookups, cursors)
+ * use packed leaves as they are (countOf, keyAt): so a leaf is unpacked
+ * only by a write, which the heap guard admits, and a read-mostly store
+ * keeps its keys packed.
+ */
+function ensureKeys(node: Node): void {
+  if (node.packed !== null) unpack(node)
+}
+
+/** The number of keys in a leaf, packed or not. */
+function countOf(leaf: Node): number {
+  return leaf.packed !== null ? leaf.packed.count : leaf.keys.length
+}
+
+/** Key i of a leaf, packed or not (a new string for a packed leaf: cursors read leaves without unpacking them). */
+function keyAt(leaf: Node, i: number): string {
+  const packed = leaf.packed
+  return packed !== null ? packed.bytes.latin1Slice(packed.ends[i]!, packed.ends[i + 1]!) : leaf.keys[i]!
+}
+
+/** First index of a leaf whose key is >= key (or > key if `after`); key need not lie within the leaf's bounds. */
+function leafBound(leaf: Node, key: string, after: boolean): number {
+  const packed = leaf.packed
+  if (packed === null) return after ? upperBound(leaf.keys, key) : lowerBound(leaf.keys, key)
+  let lo = 0
+  let hi = packed.count
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const c = compareWithBytes(key, packed.bytes, packed.ends[mid]!, packed.ends[mid + 1]!)
+    if (after ? c >= 0 : c > 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** The keys of a node, without unpacking it (checks and tests). */
+function keysOfNode(node: Node): string[] {
+  const packed = node.packed
+  if (packed === null) return node.keys
+  const out: string[] = []
+  for (let i = 0; i < packed.count; i++) out.push(packed.bytes.latin1Slice(packed.ends[i]!, packed.ends[i + 1]!))
+  return out
 }
 
 // Shared placeholders so both node kinds have the same shape. Never mutated:
@@ -203,23 +300,23 @@ function roomFor(n: number, cap: number): number {
 }
 
 function newLeaf(owner: object, cap: number): Node {
-  return new Node(owner, true, [], takeNums(roomFor(0, cap)), NO_HEADS, NO_CHILDREN, 0, null)
+  return new Node(owner, true, [], takeNums(roomFor(0, cap)), NO_HEADS, NO_CHILDREN, 0, null, null)
 }
 
 /** An internal node; `sepHeads` must be made valid by the caller (see resetHeads). */
 function newInternal(owner: object, keys: string[], sepHeads: number[], children: Node[]): Node {
-  return new Node(owner, false, keys, NO_NUMS, sepHeads, children, 0, null)
+  return new Node(owner, false, keys, NO_NUMS, sepHeads, children, 0, null, null)
 }
 
 function cloneNode(node: Node, owner: object, cap: number): Node {
   if (!node.leaf) {
     const keys = node.keys.slice()
     const heads = node.sepHeads.slice()
-    return new Node(owner, false, keys, NO_NUMS, heads, node.children.slice(), node.plen, node.check)
+    return new Node(owner, false, keys, NO_NUMS, heads, node.children.slice(), node.plen, node.check, null)
   }
   const n = node.keys.length
   const nums = relayout(node.nums, 0, n, roomFor(n, cap))
-  return new Node(owner, true, node.keys.slice(), nums, NO_HEADS, NO_CHILDREN, node.plen, node.check)
+  return new Node(owner, true, node.keys.slice(), nums, NO_HEADS, NO_CHILDREN, node.plen, node.check, null)
 }
 
 // --- key heads ---
@@ -264,6 +361,32 @@ function headOf(key: string, p: number): number {
   }
   if (or > 0xff) return headSlow(key, p)
   return a * SHORT_SHIFT[r]! * 8 + r
+}
+
+/** headOf of the key bytes[s .. e) (a latin1 string's chars are its bytes). */
+function headOfBytes(bytes: Uint8Array, s: number, e: number, p: number): number {
+  const q = s + p
+  const r = e - q
+  if (r >= HEAD_BYTES) {
+    const lenCode = r > HEAD_BYTES ? LEN_OPEN : HEAD_BYTES
+    return ((bytes[q]! << 16) | (bytes[q + 1]! << 8) | bytes[q + 2]!) * 0x8000000 + ((((bytes[q + 3]! << 16) | (bytes[q + 4]! << 8) | bytes[q + 5]!) << 3) | lenCode)
+  }
+  if (r <= 0) return 0
+  let a = 0
+  for (let j = q; j < e; j++) a = a * 256 + bytes[j]!
+  return a * SHORT_SHIFT[r]! * 8 + r
+}
+
+/** Compares string `key` with the key bytes[s .. e) in string order: negative, 0 or positive. */
+function compareWithBytes(key: string, bytes: Uint8Array, s: number, e: number): number {
+  const kn = key.length
+  const bn = e - s
+  const n = kn < bn ? kn : bn
+  for (let j = 0; j < n; j++) {
+    const d = key.charCodeAt(j) - bytes[s + j]!
+    if (d !== 0) return d
+  }
+  return kn - bn
 }
 
 /**
@@ -443,6 +566,7 @@ function childIndex(node: Node, key: string): number {
  * descent); a string is read only where the heads are equal.
  */
 function leafFind(leaf: Node, key: string): number {
+  if (leaf.packed !== null) return packedFind(leaf, leaf.packed, key)
   const keys = leaf.keys
   const n = keys.length
   const p = leaf.plen
@@ -465,6 +589,32 @@ function leafFind(leaf: Node, key: string): number {
     else hi = mid // keys[mid] >= key (equal if the heads are exact)
   }
   return lo < n && heads[lo] === hk && (exact || keys[lo] === key) ? lo : ~lo
+}
+
+/** leafFind in a packed leaf: the same search, comparing with the key bytes where heads are equal. */
+function packedFind(leaf: Node, packed: PackedKeys, key: string): number {
+  const n = packed.count
+  const check = leaf.check
+  if (check !== null) {
+    const c = prefixSide(check, key)
+    if (c !== 0) return c < 0 ? -1 : ~n
+  }
+  const hk = headOf(key, leaf.plen)
+  const exact = headIsExact(hk)
+  const heads = leaf.nums
+  const bytes = packed.bytes
+  const ends = packed.ends
+  let lo = 0
+  let hi = n
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const h = heads[mid]!
+    if (h < hk) lo = mid + 1
+    else if (h > hk) hi = mid
+    else if (!exact && compareWithBytes(key, bytes, ends[mid]!, ends[mid + 1]!) > 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo < n && heads[lo] === hk && (exact || compareWithBytes(key, bytes, ends[lo]!, ends[lo + 1]!) === 0) ? lo : ~lo
 }
 
 // Plain string searches (`<` is bytewise order for latin1 strings), for keys
@@ -709,13 +859,14 @@ function treeHas(root: Node, key: string): boolean {
 function treeFirst(root: Node): string | undefined {
   let node = root
   while (!node.leaf) node = node.children[0]!
-  return node.keys[0]
+  return countOf(node) === 0 ? undefined : keyAt(node, 0)
 }
 
 function treeLast(root: Node): string | undefined {
   let node = root
   while (!node.leaf) node = node.children[node.children.length - 1]!
-  return node.keys[node.keys.length - 1]
+  const n = countOf(node)
+  return n === 0 ? undefined : keyAt(node, n - 1)
 }
 
 // Leaf positioning modes for TreeCursor.descend.
@@ -781,12 +932,12 @@ class TreeCursor implements IndexCursor {
     let leaf = this.nodes[h]!
     let i = this.idx[h]!
     if (!this.reverse) {
-      while (i >= leaf.keys.length) {
+      while (i >= countOf(leaf)) {
         if (!this.step(false)) return this.end()
         leaf = this.nodes[h]!
         i = 0
       }
-      const key = leaf.keys[i]!
+      const key = keyAt(leaf, i)
       const hi = this.hi
       if (hi !== undefined && (this.hiInc ? key > hi : key >= hi)) return this.end()
       readEntry(leaf.nums, i, out)
@@ -796,9 +947,9 @@ class TreeCursor implements IndexCursor {
     while (i < 0) {
       if (!this.step(true)) return this.end()
       leaf = this.nodes[h]!
-      i = leaf.keys.length - 1
+      i = countOf(leaf) - 1
     }
-    const key = leaf.keys[i]!
+    const key = keyAt(leaf, i)
     const lo = this.lo
     if (lo !== undefined && (this.loInc ? key < lo : key <= lo)) return this.end()
     readEntry(leaf.nums, i, out)
@@ -827,18 +978,17 @@ class TreeCursor implements IndexCursor {
     const hi = this.hi
     while (!this.done) {
       const leaf = this.nodes[h]!
-      const keys = leaf.keys
-      const n = keys.length
+      const n = countOf(leaf)
       const i = this.idx[h]!
       if (i >= n) {
         if (!this.step(false)) break
         continue
       }
       if (hi !== undefined) {
-        const lastKey = keys[n - 1]!
+        const lastKey = keyAt(leaf, n - 1)
         if (this.hiInc ? lastKey > hi : lastKey >= hi) {
-          // Plain string search: hi need not lie within this leaf's bounds.
-          const j = this.hiInc ? upperBound(keys, hi) : lowerBound(keys, hi)
+          // Plain search: hi need not lie within this leaf's bounds.
+          const j = leafBound(leaf, hi, this.hiInc)
           if (j > i) total += j - i
           break
         }
@@ -889,7 +1039,7 @@ class TreeCursor implements IndexCursor {
       node = node.children[i]!
     }
     nodes[d] = node
-    idx[d] = right ? node.keys.length - 1 : 0
+    idx[d] = right ? countOf(node) - 1 : 0
     this.h = d
   }
 
@@ -922,7 +1072,7 @@ class TreeCursor implements IndexCursor {
       node = node.children[last]!
     }
     nodes[h] = node
-    idx[h] = node.keys.length - 1
+    idx[h] = countOf(node) - 1
     return true
   }
 }
@@ -1209,6 +1359,8 @@ export class OrderedIndex implements IndexView {
       d++
       node = node.children[i]!
     }
+    // Everything that descends here may change the leaf or read its keys.
+    ensureKeys(node)
     pathNodes[d] = node
     this.depth = d
     return leafFind(node, key)
@@ -1298,7 +1450,7 @@ export class OrderedIndex implements IndexView {
       }
     }
     const rightKeys = leaf.keys.slice(from)
-    const right = new Node(token, true, rightKeys, rightNums, NO_HEADS, NO_CHILDREN, leaf.plen, leaf.check)
+    const right = new Node(token, true, rightKeys, rightNums, NO_HEADS, NO_CHILDREN, leaf.plen, leaf.check, null)
     leaf.keys.length = from
     if (intoLeft) leafInsert(leaf, i, key, seg, offset, size, expires, seq, cap)
     else leafInsert(right, i - from, key, seg, offset, size, expires, seq, cap)
@@ -1370,6 +1522,7 @@ export class OrderedIndex implements IndexView {
       const pHi = this.pathHi(d - 1)
       if (ci > 0) {
         const left0 = parent.children[ci - 1]!
+        ensureKeys(left0)
         const leftCount = left0.leaf ? left0.keys.length : left0.children.length
         const left = this.ownChild(parent, ci - 1)
         if (leftCount > min) {
@@ -1392,6 +1545,7 @@ export class OrderedIndex implements IndexView {
         this.merge(parent, ci - 1, left, node, pLo, pHi)
       } else {
         const right0 = parent.children[1]!
+        ensureKeys(right0)
         const rightCount = right0.leaf ? right0.keys.length : right0.children.length
         if (rightCount > min) {
           const right = this.ownChild(parent, 1)
@@ -1453,6 +1607,10 @@ export class OrderedIndex implements IndexView {
 
 /** Leaves whose arrays share one buffer in a bulk load (64 leaves of capacity 64: 192 KiB). */
 const SLAB_LEAVES = 64
+/** A bulk load packs key bytes into buffers of this size (larger only where one leaf's keys need it). */
+const KEY_CHUNK_BYTES = 256 * 1024
+const NO_BYTES = Buffer.alloc(0)
+const NO_ENDS = new Uint32Array(0)
 
 /**
  * Builds a tree bottom-up from entries in ascending key order (see
@@ -1462,6 +1620,11 @@ const SLAB_LEAVES = 64
  * evenly. A node's bounds are the first keys of its own and of the next
  * subtree at its level, so its prefix and heads are set once, when they are
  * known: a leaf's when the next leaf starts, internal nodes' per level.
+ *
+ * Leaves keep their keys packed (see PackedKeys): the loader copies each
+ * key's bytes once and makes one string per leaf (its first key, which the
+ * level above needs as a separator). The two edge leaves, whose prefix is
+ * checked against their own keys, and leaves rebuilt at the end are unpacked.
  */
 export class BulkLoader {
   readonly #cap: number
@@ -1471,11 +1634,24 @@ export class BulkLoader {
   /** Leaf arrays are views cut from this buffer (see #leafNums); null before the first. */
   #slab: ArrayBuffer | null = null
   #slabUsed = 0
+  /** Leaves' key offsets (fill + 1 each) are views cut from this buffer, SLAB_LEAVES per buffer. */
+  #endsSlab: ArrayBuffer | null = null
+  #endsUsed = 0
+  /** Key bytes are appended here from #bytesUsed on. */
+  #bytes: Buffer = NO_BYTES
+  #bytesUsed = 0
   readonly #token: object
   readonly #install: (root: Node, size: number) => void
   readonly #leaves: Node[] = []
+  /** The first key of each leaf, as a string. */
+  readonly #firsts: string[] = []
   #leaf: Node | null = null
-  #last = ''
+  /** The current leaf's packed keys (null before the first key). */
+  #packed: PackedKeys | null = null
+  /** The previous key's bytes, for the ascending check. */
+  #lastBytes: Buffer = NO_BYTES
+  #lastStart = 0
+  #lastEnd = 0
   #count = 0
   #done = false
 
@@ -1492,22 +1668,97 @@ export class BulkLoader {
     return this.#count
   }
 
-  /** Appends an entry; its key must be above every key added before. */
+  /** Appends an entry; its key (a latin1 string: one char per byte) must be above every key added before. */
   add(key: string, seg: number, offset: number, size: number, expires: number, seq: number): void {
-    if (this.#count > 0 && !(key > this.#last)) throw new RangeError('bulk load: keys must be strictly ascending')
-    if (this.#done) throw new Error('bulk load already finished')
-    let leaf = this.#leaf
-    if (leaf === null || leaf.keys.length === this.#fill) {
-      leaf = new Node(this.#token, true, [], this.#leafNums(), NO_HEADS, NO_CHILDREN, 0, null)
-      this.#leaves.push(leaf)
-      this.#leaf = leaf
-      // The previous leaf's upper bound (this leaf's first key) is known now.
-      if (this.#leaves.length >= 2) this.#heads(this.#leaves.length - 2, key)
+    const n = key.length
+    const at = this.#reserve(n)
+    const bytes = this.#bytes
+    for (let j = 0; j < n; j++) {
+      const c = key.charCodeAt(j)
+      if (c > 0xff) throw new RangeError('bulk load: keys must be latin1 strings (one char per byte)')
+      bytes[at + j] = c
     }
-    writeEntry(leaf.nums, leaf.keys.length, seg, offset, size, expires, seq)
-    leaf.keys.push(key)
-    this.#last = key
+    this.#append(at, at + n, seg, offset, size, expires, seq)
+  }
+
+  /** add() of the key src[start .. end), without making a string of it. */
+  addBytes(src: Uint8Array, start: number, end: number, seg: number, offset: number, size: number, expires: number, seq: number): void {
+    const n = end - start
+    const at = this.#reserve(n)
+    const bytes = this.#bytes
+    if (n > 64) bytes.set(src.subarray(start, end), at)
+    else for (let j = 0; j < n; j++) bytes[at + j] = src[start + j]!
+    this.#append(at, at + n, seg, offset, size, expires, seq)
+  }
+
+  /**
+   * Room for a key of n bytes in #bytes. A leaf's keys must lie in one
+   * buffer, so when a new buffer is needed the current leaf's keys move
+   * into it (unless the leaf is full: then the key starts a new leaf).
+   */
+  #reserve(n: number): number {
+    if (this.#done) throw new Error('bulk load already finished')
+    const used = this.#bytesUsed
+    if (used + n <= this.#bytes.length) {
+      this.#bytesUsed = used + n
+      return used
+    }
+    const packed = this.#packed
+    const moving = packed !== null && packed.count < this.#fill ? packed.count : 0
+    const from = moving > 0 ? packed!.ends[0]! : 0
+    const movingBytes = moving > 0 ? packed!.ends[moving]! - from : 0
+    const chunk = Buffer.allocUnsafeSlow(Math.max(KEY_CHUNK_BYTES, 2 * (movingBytes + n)))
+    if (moving > 0) {
+      this.#bytes.copy(chunk, 0, from, from + movingBytes)
+      const ends = packed!.ends
+      for (let i = 0; i <= moving; i++) ends[i] = ends[i]! - from
+      packed!.bytes = chunk
+    }
+    this.#bytes = chunk
+    this.#bytesUsed = movingBytes + n
+    return movingBytes
+  }
+
+  /** Adds the key just written at #bytes[at .. end) with its entry. */
+  #append(at: number, end: number, seg: number, offset: number, size: number, expires: number, seq: number): void {
+    const bytes = this.#bytes
+    if (this.#count > 0 && !this.#aboveLast(bytes, at, end)) throw new RangeError('bulk load: keys must be strictly ascending')
+    let leaf = this.#leaf
+    let packed = this.#packed
+    if (leaf === null || packed!.count === this.#fill) {
+      packed = new PackedKeys(bytes, this.#leafEnds(), 0)
+      leaf = new Node(this.#token, true, UNPACKED_LATER, this.#leafNums(), NO_HEADS, NO_CHILDREN, 0, null, packed)
+      packed.ends[0] = at
+      const first = bytes.latin1Slice(at, end)
+      this.#leaves.push(leaf)
+      this.#firsts.push(first)
+      this.#leaf = leaf
+      this.#packed = packed
+      // The previous leaf's upper bound (this leaf's first key) is known now.
+      if (this.#leaves.length >= 2) this.#heads(this.#leaves.length - 2, first)
+    }
+    const i = packed!.count
+    packed!.ends[i + 1] = end
+    writeEntry(leaf.nums, i, seg, offset, size, expires, seq)
+    packed!.count = i + 1
+    this.#lastBytes = bytes
+    this.#lastStart = at
+    this.#lastEnd = end
     this.#count++
+  }
+
+  /** Whether bytes[at .. end) sorts after the previous key. */
+  #aboveLast(bytes: Buffer, at: number, end: number): boolean {
+    const last = this.#lastBytes
+    const ls = this.#lastStart
+    const ln = this.#lastEnd - ls
+    const n = end - at
+    const m = n < ln ? n : ln
+    for (let j = 0; j < m; j++) {
+      const d = bytes[at + j]! - last[ls + j]!
+      if (d !== 0) return d > 0
+    }
+    return n > ln
   }
 
   /** Builds the internal levels and installs the tree in the index. */
@@ -1516,25 +1767,30 @@ export class BulkLoader {
     this.#done = true
     const cap = this.#cap
     const leaves = this.#leaves
+    const firsts = this.#firsts
     const token = this.#token
     if (leaves.length === 0) {
       this.#install(newLeaf(token, cap), 0)
       return
     }
     const n = leaves.length
-    if (n >= 2 && leaves[n - 1]!.keys.length < cap >>> 1) {
+    if (n >= 2 && this.#packed!.count < cap >>> 1) {
       // The last leaf is under the minimum fill: share with its neighbour.
       const a = leaves[n - 2]!
       const b = leaves[n - 1]!
+      ensureKeys(a)
+      ensureKeys(b)
       const total = a.keys.length + b.keys.length
       leaves.length = n - 2
+      firsts.length = n - 2
       if (total <= cap) leaves.push(joinedLeaf(token, cap, a, b, 0, total))
       else leaves.push(joinedLeaf(token, cap, a, b, 0, total >>> 1), joinedLeaf(token, cap, a, b, total >>> 1, total - (total >>> 1)))
-      if (leaves.length >= 2) this.#heads(leaves.length - 2, leaves[leaves.length - 1]!.keys[0])
+      for (let j = n - 2; j < leaves.length; j++) firsts.push(leaves[j]!.keys[0]!)
+      if (leaves.length >= 2) this.#heads(leaves.length - 2, firsts[leaves.length - 1])
     }
     this.#heads(leaves.length - 1, undefined)
     let level: Node[] = leaves
-    let firsts = leaves.map((leaf) => leaf.keys[0]!)
+    let levelFirsts = firsts
     const min = cap >>> 1
     while (level.length > 1) {
       const m = level.length
@@ -1546,15 +1802,15 @@ export class BulkLoader {
         const count = Math.floor(m / groups) + (g < m % groups ? 1 : 0)
         const heads = EMPTY_DOUBLES.slice()
         for (let j = 1; j < count; j++) heads.push(0) // set by resetHeads
-        parents.push(newInternal(token, firsts.slice(start + 1, start + count), heads, level.slice(start, start + count)))
-        parentFirsts.push(firsts[start]!)
+        parents.push(newInternal(token, levelFirsts.slice(start + 1, start + count), heads, level.slice(start, start + count)))
+        parentFirsts.push(levelFirsts[start]!)
         start += count
       }
       for (let g = 0; g < groups; g++) {
         resetHeads(parents[g]!, g > 0 ? parentFirsts[g] : undefined, g + 1 < groups ? parentFirsts[g + 1] : undefined)
       }
       level = parents
-      firsts = parentFirsts
+      levelFirsts = parentFirsts
     }
     this.#install(level[0]!, this.#count)
   }
@@ -1577,10 +1833,37 @@ export class BulkLoader {
     return new Float64Array(this.#slab, this.#slabUsed++ * doubles * Float64Array.BYTES_PER_ELEMENT, doubles)
   }
 
-  /** Sets the prefix and heads of leaf j, whose upper bound is `hi` (the next leaf's first key). */
+  /** A new leaf's key offsets, cut from a shared buffer for the same reason as #leafNums. */
+  #leafEnds(): Uint32Array {
+    const per = this.#fill + 1
+    if (this.#endsSlab === null || this.#endsUsed === SLAB_LEAVES) {
+      this.#endsSlab = new ArrayBuffer(SLAB_LEAVES * per * Uint32Array.BYTES_PER_ELEMENT)
+      this.#endsUsed = 0
+    }
+    return new Uint32Array(this.#endsSlab, this.#endsUsed++ * per * Uint32Array.BYTES_PER_ELEMENT, per)
+  }
+
+  /**
+   * Sets the prefix and heads of leaf j, whose upper bound is `hi` (the next
+   * leaf's first key). A leaf with both bounds stays packed: its prefix comes
+   * from the bounds and its heads from the key bytes. An edge leaf (no lower
+   * or no upper bound) checks keys against a prefix taken from its own keys,
+   * as strings, so it is unpacked.
+   */
   #heads(j: number, hi: string | undefined): void {
     const leaf = this.#leaves[j]!
-    resetHeads(leaf, j > 0 ? leaf.keys[0] : undefined, hi)
+    const packed = leaf.packed
+    if (packed === null || j === 0 || hi === undefined) {
+      ensureKeys(leaf)
+      resetHeads(leaf, j > 0 ? leaf.keys[0] : undefined, hi)
+      return
+    }
+    const p = lcp(this.#firsts[j]!, hi)
+    setPrefix(leaf, p, false)
+    const heads = leaf.nums
+    const bytes = packed.bytes
+    const ends = packed.ends
+    for (let i = 0; i < packed.count; i++) heads[i] = headOfBytes(bytes, ends[i]!, ends[i + 1]!, p)
   }
 }
 
@@ -1598,7 +1881,7 @@ function joinedLeaf(token: object, cap: number, a: Node, b: Node, from: number, 
     writeEntry(nums, k, v[s]!, v[s + 1]!, v[s + 2]!, v[s + 3]!, v[s + 4]!)
     keys.push(src.keys[i]!)
   }
-  return new Node(token, true, keys, nums, NO_HEADS, NO_CHILDREN, 0, null)
+  return new Node(token, true, keys, nums, NO_HEADS, NO_CHILDREN, 0, null, null)
 }
 
 /**
@@ -1606,7 +1889,7 @@ function joinedLeaf(token: object, cap: number, a: Node, b: Node, from: number, 
  * Verifies the structural invariants of the tree behind an OrderedIndex or a
  * snapshot and throws on the first violation. Returns shape statistics.
  */
-export function checkInvariants(index: IndexView): { height: number; nodes: number; leaves: number } {
+export function checkInvariants(index: IndexView): { height: number; nodes: number; leaves: number; packedLeaves: number } {
   let root: Node
   let cap: number
   let size: number
@@ -1625,6 +1908,7 @@ export function checkInvariants(index: IndexView): { height: number; nodes: numb
   const pooled = new Set<Float64Array>()
   for (const free of pool) if (free !== undefined) for (const nums of free) pooled.add(nums)
   let leafDepth = -1
+  let packedLeaves = 0
   let nodes = 0
   let leaves = 0
   let total = 0
@@ -1634,8 +1918,15 @@ export function checkInvariants(index: IndexView): { height: number; nodes: numb
   // Every key k in the subtree must satisfy lo <= k < hi (undefined = unbounded).
   const visit = (node: Node, depth: number, lo: string | undefined, hi: string | undefined): void => {
     nodes++
-    const keys = node.keys
+    const keys = keysOfNode(node)
     const isRoot = depth === 0
+    if (node.packed !== null) {
+      packedLeaves++
+      if (!node.leaf) fail('internal node with packed keys')
+      if (node.keys !== UNPACKED_LATER) fail('packed leaf with key strings')
+      if (node.check !== null) fail('packed leaf with a checked prefix')
+      if (node.packed.ends.length < node.packed.count + 1) fail('packed leaf with too few key offsets')
+    }
     for (let i = 1; i < keys.length; i++) {
       if (!(keys[i - 1]! < keys[i]!)) fail(`keys not strictly ascending at depth ${depth}`)
     }
@@ -1690,5 +1981,5 @@ export function checkInvariants(index: IndexView): { height: number; nodes: numb
   }
   visit(root, 0, undefined, undefined)
   if (total !== size) fail(`size is ${size} but the leaves hold ${total} keys`)
-  return { height: leafDepth + 1, nodes, leaves }
+  return { height: leafDepth + 1, nodes, leaves, packedLeaves }
 }

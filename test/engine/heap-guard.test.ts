@@ -1,5 +1,6 @@
 import test from 'tape'
 import { spawn } from 'node:child_process'
+import { readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { CaskDB, CaskError, ErrorCodes } from '../../src/index.js'
 import { CHECK_EVERY, HEAP_RESERVE, HeapGuard, oldGenerationLimit, type HeapSample } from '../../src/heap-guard.js'
@@ -155,6 +156,18 @@ test('opening a database too big for this heap fails with OUT_OF_MEMORY, instead
       proc.once('exit', (code, signal) => resolve({ code, signal, out, err })),
     )
   }
+  // Opened from its hints, the index keeps the keys packed outside the JS heap: even unguarded, 48 MiB suffice.
+  const packed = await run(48, '1')
+  t.deepEqual(JSON.parse(packed.out.trim().split('\n').pop() ?? '{}'), { opened: true, keys: total }, `opened from hints in 48 MiB${packed.err ? `; stderr: ${packed.err.slice(-400)}` : ''}`)
+  // Without hints (as after a crash that lost them) every key is read from the data files as a string on the heap.
+  let removed = 0
+  for (const name of readdirSync(location)) {
+    if (name.endsWith('.hint')) {
+      rmSync(join(location, name))
+      removed++
+    }
+  }
+  t.ok(removed > 0, `${removed} hint files removed`)
   const small = await run(48)
   t.equal(small.signal, null, 'not killed by a signal')
   t.equal(small.code, 0, `exited normally${small.err ? `; stderr: ${small.err.slice(-400)}` : ''}`)

@@ -129,3 +129,183 @@ test('setIfNewer: one descent that keeps a newer entry', (t) => {
   t.equal(index.size, 101)
   t.end()
 })
+
+/** Keys as bytes, with a model of what the index must hold. */
+function loadPacked(keys: string[], cap: number, viaBytes: boolean): OrderedIndex {
+  const index = new OrderedIndex({ nodeCapacity: cap })
+  const loader = index.bulkLoad()
+  keys.forEach((k, i) => {
+    if (viaBytes) {
+      const b = Buffer.from(`..${k}.`, 'latin1')
+      loader.addBytes(b, 2, b.length - 1, i % 3, i * 10, 29 + i, 0, i + 1)
+    } else {
+      loader.add(k, i % 3, i * 10, 29 + i, 0, i + 1)
+    }
+  })
+  loader.finish()
+  return index
+}
+
+test('bulkLoad keeps inner leaves packed, and point lookups read them without unpacking', (t) => {
+  const random = mulberry32(11)
+  for (const shape of [0, 1, 2]) {
+    const keys = keysOf(shape === 2 ? 200 : 20_000, shape, random)
+    for (const cap of [4, 64]) {
+      const index = loadPacked(keys, cap, shape === 1)
+      const before = checkInvariants(index)
+      t.ok(before.packedLeaves >= before.leaves - 4 && before.packedLeaves > 0, `shape ${shape}, cap ${cap}: ${before.packedLeaves} of ${before.leaves} leaves packed`)
+      const e = newEntry()
+      const wrong: string[] = []
+      keys.forEach((k, i) => {
+        if (!index.get(k, e) || e.offset !== i * 10 || e.seq !== i + 1 || !index.has(k)) wrong.push(`present ${JSON.stringify(k)}`)
+        // Absent neighbours: one byte more, one byte less, the last byte changed, a char above 0xff.
+        for (const near of [`${k}\u0000`, k.slice(0, -1), k.slice(0, -1) + String.fromCharCode((k.charCodeAt(k.length - 1) + 1) & 0xff), `${k}\u0100`]) {
+          const present = keys[lowerBound(keys, near)] === near
+          if (index.get(near, e) !== present || index.has(near) !== present) wrong.push(`near ${JSON.stringify(near)}`)
+        }
+      })
+      t.same(wrong.slice(0, 5), [], 'every key found with its entry; absent keys not found')
+      t.same(rows(index).map((row) => row[0]), keys, 'a cursor reads every key in order')
+      t.equal(index.count({ gte: keys[1]!, lt: keys[keys.length - 1]! }), keys.length - 2, 'count of a range')
+      t.equal(checkInvariants(index).packedLeaves, before.packedLeaves, 'no leaf was unpacked by lookups, cursors or counts')
+      index.set(keys[Math.floor(keys.length / 2)]!, 1, 2, 30, 0, 99)
+      t.equal(checkInvariants(index).packedLeaves, before.packedLeaves - 1, 'a write unpacks the leaf it changes')
+    }
+  }
+  t.end()
+})
+
+function lowerBound(keys: string[], key: string): number {
+  let lo = 0
+  let hi = keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (keys[mid]! < key) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+test('a packed tree takes writes, deletes, cursors and snapshots like any other (model test)', (t) => {
+  const random = mulberry32(5)
+  const failures: string[] = []
+  for (const cap of [4, 8, 64]) {
+    for (const shape of [0, 1]) {
+      const keys = keysOf(cap === 64 ? 5000 : 1500, shape, random)
+      const index = loadPacked(keys, cap, true)
+      const model = new Map<string, number>(keys.map((k, i) => [k, i * 10]))
+      const snaps: { snap: ReturnType<OrderedIndex['snapshot']>; rows: string }[] = []
+      const e = newEntry()
+      const pick = (): string => (random() < 0.8 ? keys[Math.floor(random() * keys.length)]! : keysOf(1, shape, random)[0]!)
+      try {
+        for (let op = 0; op < 6000; op++) {
+          // First only point operations, mostly deletes, so that leaves underflow next to packed siblings;
+          // cursors (which unpack what they pass) and snapshots join in later.
+          const r = op < 2000 ? random() * 0.85 * (random() < 0.6 ? 0.35 : 1) : random()
+          const k = pick()
+          if (r < 0.3) {
+            if (index.delete(k) !== model.delete(k)) throw new Error(`delete ${JSON.stringify(k)}`)
+          } else if (r < 0.55) {
+            index.set(k, 7, op, 30, 0, 10_000 + op)
+            model.set(k, op)
+          } else if (r < 0.65) {
+            // The write path's lookup then set of the same key.
+            index.lookup(k, e)
+            index.set(k, 8, op, 30, 0, 10_000 + op)
+            model.set(k, op)
+          } else if (r < 0.85) {
+            const found = index.get(k, e)
+            if (found !== model.has(k) || (found && e.offset !== model.get(k))) throw new Error(`get ${JSON.stringify(k)}`)
+          } else if (r < 0.95) {
+            // A short range from k: the cursor unpacks the leaves it passes.
+            const sorted = [...model.keys()].sort()
+            const from = lowerBound(sorted, k)
+            const want = sorted.slice(from, from + 20)
+            const got: string[] = []
+            const c = index.cursor({ gte: k })
+            for (let key = c.next(e); key !== undefined && got.length < 20; key = c.next(e)) got.push(key)
+            if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`range from ${JSON.stringify(k)}`)
+            if (index.count({ gte: k }) !== sorted.length - from) throw new Error('count')
+          } else if (snaps.length < 3) {
+            snaps.push({ snap: index.snapshot(), rows: JSON.stringify([...model.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) })
+          }
+          if (op % 1000 === 999) checkInvariants(index)
+        }
+        checkInvariants(index)
+        const sorted = [...model.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))
+        const final = rows(index).map((row) => [row[0], row[2]])
+        if (JSON.stringify(final) !== JSON.stringify(sorted)) throw new Error('final contents')
+        if (index.size !== model.size) throw new Error('size')
+        if (index.first() !== sorted[0]?.[0] || index.last() !== sorted[sorted.length - 1]?.[0]) throw new Error('first/last')
+        for (const { snap, rows: want } of snaps) {
+          checkInvariants(snap)
+          const got = JSON.stringify(rows(snap as OrderedIndex).map((row) => [row[0], row[2]]))
+          if (got !== want) throw new Error('a snapshot changed')
+        }
+      } catch (err) {
+        failures.push(`cap ${cap}, shape ${shape}: ${(err as Error).message}`)
+      }
+    }
+  }
+  t.same(failures, [], 'every operation agreed with the model; invariants held; snapshots unchanged')
+  t.end()
+})
+
+test('bulkLoad: addBytes takes long keys and keys that do not fit the current key buffer', (t) => {
+  const random = mulberry32(9)
+  const keys: string[] = []
+  // 256 KiB per key buffer: 20 KiB keys cross it every ~13 keys, mid-leaf.
+  for (let i = 0; i < 300; i++) keys.push(String(i).padStart(4, '0') + String.fromCharCode(...Array.from({ length: 20 * 1024 + Math.floor(random() * 100) }, () => Math.floor(random() * 256))))
+  keys.sort()
+  for (const cap of [8, 64]) {
+    const index = loadPacked(keys, cap, true)
+    checkInvariants(index)
+    const e = newEntry()
+    t.ok(keys.every((k, i) => index.get(k, e) && e.offset === i * 10), `cap ${cap}: every long key found`)
+    t.same(rows(index).map((row) => row[0]), keys, 'contents in order')
+  }
+  t.end()
+})
+
+test('bulkLoad.add refuses keys that are not latin1', (t) => {
+  const loader = new OrderedIndex().bulkLoad()
+  t.throws(() => loader.add('\u0100', 1, 8, 40, 0, 1), RangeError)
+  t.end()
+})
+
+test('cursors, seeks, counts, first and last on a freshly loaded (packed) tree', (t) => {
+  const random = mulberry32(21)
+  const failures: string[] = []
+  for (const cap of [4, 64]) {
+    const keys = keysOf(3000, 0, random)
+    for (let trial = 0; trial < 60; trial++) {
+      const index = loadPacked(keys, cap, trial % 2 === 0)
+      const a = keys[Math.floor(random() * keys.length)]!
+      const b = keys[Math.floor(random() * keys.length)]!
+      const [lo, hi] = a < b ? [a, b] : [b, a]
+      const reverse = trial % 3 === 0
+      const range = trial % 4 === 0 ? { gt: lo, lte: hi } : trial % 4 === 1 ? { gte: lo, lt: hi } : trial % 4 === 2 ? { gte: lo } : {}
+      const inRange = (k: string): boolean =>
+        (range.gt === undefined || k > range.gt) && (range.gte === undefined || k >= range.gte) && (range.lt === undefined || k < range.lt) && (range.lte === undefined || k <= range.lte)
+      const want = keys.filter(inRange)
+      if (reverse) want.reverse()
+      const e = newEntry()
+      const c = index.cursor(range, reverse)
+      const got: string[] = []
+      for (let k = c.next(e); k !== undefined && got.length < 200; k = c.next(e)) got.push(k)
+      if (JSON.stringify(got) !== JSON.stringify(want.slice(0, 200))) failures.push(`cap ${cap} trial ${trial}: cursor`)
+      const fresh = loadPacked(keys, cap, true)
+      if (fresh.count(range) !== want.length) failures.push(`cap ${cap} trial ${trial}: count`)
+      const target = keys[Math.floor(random() * keys.length)]!
+      const seeker = loadPacked(keys, cap, false).cursor(range, reverse)
+      seeker.seek(target)
+      // A target outside the range ends the cursor (abstract-level's seek).
+      const after = inRange(target) ? want.filter((k) => (reverse ? k <= target : k >= target)) : []
+      const first = seeker.next(e)
+      if (first !== after[0]) failures.push(`cap ${cap} trial ${trial}: seek`)
+      if (trial === 0 && (fresh.first() !== keys[0] || fresh.last() !== keys[keys.length - 1])) failures.push('first/last')
+    }
+  }
+  t.same(failures, [], 'all agree with the sorted keys')
+  t.end()
+})
