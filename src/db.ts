@@ -689,8 +689,8 @@ export class CaskDB extends EventEmitter {
     // Iterators skip expired entries, so walk an index snapshot directly.
     const cursor = core.index.snapshot().cursor({}, false)
     const entry = newEntry()
-    for (let key = cursor.next(entry); key !== undefined; key = cursor.next(entry)) {
-      if (entry.expires !== 0 && entry.expires <= now) expired.push({ type: RecordType.DELETE, key, keyBytes: Buffer.from(key, 'latin1'), value: undefined, expires: 0, owned: false })
+    while (cursor.advance(entry)) {
+      if (entry.expires !== 0 && entry.expires <= now) expired.push({ type: RecordType.DELETE, key: cursor.key(), keyBytes: cursor.keyBuffer(), value: undefined, expires: 0, owned: false })
     }
     let purged = 0
     for (let i = 0; i < expired.length; i += CHUNK) {

@@ -5,7 +5,7 @@
  */
 import { CaskError, ErrorCodes } from './errors.js'
 import { copyOf, type ReadView, type StoreCore } from './core.js'
-import { boundKey, keyFromIndex, keyString } from './bytes.js'
+import { boundKey, keyString } from './bytes.js'
 import { newEntry, type IndexCursor, type IndexEntry, type KeyRange } from './index/ordered-index.js'
 import type { Snapshot } from './snapshot.js'
 import { ReadAhead } from './log/read-ahead.js'
@@ -159,8 +159,8 @@ export class CaskIterator<K extends Buffer | string = Buffer, V extends Buffer |
     const cursor = this.#cursor
     const now = this.#core.clock.now()
     while (out.length < want) {
-      const key = cursor.next(entry)
-      if (key === undefined) break
+      // The key is made only for an entry that is returned, and as what is returned (bytes are copied, not decoded).
+      if (!cursor.advance(entry)) break
       if (entry.expires !== 0 && entry.expires <= now) continue
       let value: Buffer | string | undefined
       if (this.#values) {
@@ -169,7 +169,7 @@ export class CaskIterator<K extends Buffer | string = Buffer, V extends Buffer |
         value = utf8Values ? bytes.toString('utf8') : bytes
       }
       this.#count++
-      out.push([this.#keys ? (utf8Keys ? keyString(key) : keyFromIndex(key)) : undefined, value])
+      out.push([this.#keys ? (utf8Keys ? keyString(cursor.key()) : cursor.keyBuffer()) : undefined, value])
     }
     return out as Entry<K, V>[]
   }

@@ -194,23 +194,26 @@ async function copyLive(
   const cursor = core.index.cursor()
   const e = newEntry()
   let t = 0
-  for (let key = cursor.next(e); ; key = cursor.next(e)) {
-    while (t < tombstones.length && (key === undefined || tombstones[t]!.key <= key)) {
+  for (;;) {
+    const more = cursor.advance(e)
+    const input = more ? byId.get(e.seg) : undefined
+    // Keys are made only where needed: for entries in the inputs, and to place pending tombstones.
+    const key = more && (input !== undefined || t < tombstones.length) ? cursor.key() : undefined
+    while (t < tombstones.length && (!more || tombstones[t]!.key <= key!)) {
       const ts = tombstones[t++]!
       copy(ts.key, ts.input, ts.offset, ts.size, RecordType.DELETE, ts.seq, ts.expires)
       if (slicer.tick(COPY_UNITS + byteUnits(ts.size))) await pause()
     }
-    if (key === undefined) break
-    const input = byId.get(e.seg)
+    if (!more) break
     if (input === undefined) {
       if (slicer.tick()) await pause()
       continue
     }
     if (core.isExpired(e.expires) && e.seq < minSeqOutside) {
-      into.dropped.push({ key, from: input.id, fromOffset: e.offset })
+      into.dropped.push({ key: key!, from: input.id, fromOffset: e.offset })
       if (slicer.tick()) await pause()
     } else {
-      copy(key, input, e.offset, e.size, RecordType.PUT, e.seq, e.expires)
+      copy(key!, input, e.offset, e.size, RecordType.PUT, e.seq, e.expires)
       if (slicer.tick(COPY_UNITS + byteUnits(e.size))) await pause()
     }
   }

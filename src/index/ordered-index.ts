@@ -92,6 +92,16 @@ export interface IndexCursor {
   /** Returns the next key within the range (ascending, or descending if reverse) and fills `out`; undefined at the end. */
   next(out: IndexEntry): string | undefined
   /**
+   * next() without making the key: fills `out` and returns true, or false at
+   * the end; key() or keyBuffer() then give the key, only where it is needed
+   * (a leaf loaded at open holds its keys as bytes, so a key costs a copy).
+   */
+  advance(out: IndexEntry): boolean
+  /** The key of the entry that next() or advance() returned last. */
+  key(): string
+  /** That key's bytes, in a new Buffer the caller owns. */
+  keyBuffer(): Buffer
+  /**
    * Repositions: the following next() yields the first key >= target (forward) / <= target (reverse)
    * that is also inside the range; a target outside the range makes the cursor end (as abstract-level
    * specifies for iterator.seek). seek may be called after the end was reached and revives the cursor.
@@ -257,6 +267,16 @@ function countOf(leaf: Node): number {
 function keyAt(leaf: Node, i: number): string {
   const packed = leaf.packed
   return packed !== null ? packed.bytes.latin1Slice(packed.ends[i]!, packed.ends[i + 1]!) : leaf.keys[i]!
+}
+
+/** Key i of a leaf compared with `key`: negative if it sorts before, 0 if equal, positive after. */
+function compareKeyAt(leaf: Node, i: number, key: string): number {
+  const packed = leaf.packed
+  if (packed === null) {
+    const k = leaf.keys[i]!
+    return k < key ? -1 : k > key ? 1 : 0
+  }
+  return -compareWithBytes(key, packed.bytes, packed.ends[i]!, packed.ends[i + 1]!)
 }
 
 /** First index of a leaf whose key is >= key (or > key if `after`); key need not lie within the leaf's bounds. */
@@ -891,6 +911,9 @@ class TreeCursor implements IndexCursor {
   private readonly idx: number[] = []
   private h = 0
   private done = false
+  /** The leaf and index of the entry returned last (see key()). */
+  private atLeaf: Node | null = null
+  private atIdx = 0
 
   constructor(root: Node, range: KeyRange | undefined, reverse: boolean) {
     this.root = root
@@ -927,7 +950,11 @@ class TreeCursor implements IndexCursor {
   }
 
   next(out: IndexEntry): string | undefined {
-    if (this.done) return undefined
+    return this.advance(out) ? keyAt(this.atLeaf!, this.atIdx) : undefined
+  }
+
+  advance(out: IndexEntry): boolean {
+    if (this.done) return false
     const h = this.h
     let leaf = this.nodes[h]!
     let i = this.idx[h]!
@@ -937,24 +964,46 @@ class TreeCursor implements IndexCursor {
         leaf = this.nodes[h]!
         i = 0
       }
-      const key = keyAt(leaf, i)
       const hi = this.hi
-      if (hi !== undefined && (this.hiInc ? key > hi : key >= hi)) return this.end()
-      readEntry(leaf.nums, i, out)
+      if (hi !== undefined) {
+        const c = compareKeyAt(leaf, i, hi)
+        if (this.hiInc ? c > 0 : c >= 0) return this.end()
+      }
       this.idx[h] = i + 1
-      return key
+    } else {
+      while (i < 0) {
+        if (!this.step(true)) return this.end()
+        leaf = this.nodes[h]!
+        i = countOf(leaf) - 1
+      }
+      const lo = this.lo
+      if (lo !== undefined) {
+        const c = compareKeyAt(leaf, i, lo)
+        if (this.loInc ? c < 0 : c <= 0) return this.end()
+      }
+      this.idx[h] = i - 1
     }
-    while (i < 0) {
-      if (!this.step(true)) return this.end()
-      leaf = this.nodes[h]!
-      i = countOf(leaf) - 1
-    }
-    const key = keyAt(leaf, i)
-    const lo = this.lo
-    if (lo !== undefined && (this.loInc ? key < lo : key <= lo)) return this.end()
     readEntry(leaf.nums, i, out)
-    this.idx[h] = i - 1
-    return key
+    this.atLeaf = leaf
+    this.atIdx = i
+    return true
+  }
+
+  key(): string {
+    if (this.atLeaf === null) throw new Error('cursor: no current entry')
+    return keyAt(this.atLeaf, this.atIdx)
+  }
+
+  keyBuffer(): Buffer {
+    const leaf = this.atLeaf
+    if (leaf === null) throw new Error('cursor: no current entry')
+    const packed = leaf.packed
+    if (packed === null) return Buffer.from(leaf.keys[this.atIdx]!, 'latin1')
+    const s = packed.ends[this.atIdx]!
+    const e = packed.ends[this.atIdx + 1]!
+    const out = Buffer.allocUnsafe(e - s)
+    packed.bytes.copy(out, 0, s, e)
+    return out
   }
 
   seek(target: string): void {
@@ -1000,9 +1049,9 @@ class TreeCursor implements IndexCursor {
     return total
   }
 
-  private end(): undefined {
+  private end(): false {
     this.done = true
-    return undefined
+    return false
   }
 
   private descend(target: string, mode: number): void {

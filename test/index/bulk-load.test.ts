@@ -309,3 +309,29 @@ test('cursors, seeks, counts, first and last on a freshly loaded (packed) tree',
   t.same(failures, [], 'all agree with the sorted keys')
   t.end()
 })
+
+test('cursor.advance with key() and keyBuffer(), on packed and on unpacked leaves', (t) => {
+  const random = mulberry32(33)
+  const keys = keysOf(2000, 0, random)
+  const index = loadPacked(keys, 8, true)
+  const unpackedToo = loadPacked(keys, 8, false)
+  for (const k of keys) unpackedToo.set(k, 1, 2, 30, 0, 5) // every leaf written, so unpacked
+  t.equal(checkInvariants(unpackedToo).packedLeaves, 0, 'the second tree has no packed leaf')
+  t.ok(checkInvariants(index).packedLeaves > 0, 'the first has packed leaves')
+  for (const tree of [index, unpackedToo]) {
+    const c = tree.cursor({ gt: keys[10]!, lte: keys[1500]! }, true)
+    t.throws(() => c.key(), /no current entry/, 'key() before any entry throws')
+    const e = newEntry()
+    const got: string[] = []
+    let bytesAgree = true
+    while (c.advance(e)) {
+      const k = c.key()
+      if (!c.keyBuffer().equals(Buffer.from(k, 'latin1'))) bytesAgree = false
+      got.push(k)
+    }
+    t.same(got, keys.slice(11, 1501).reverse(), 'advance walks the range (reverse, exclusive low, inclusive high)')
+    t.ok(bytesAgree, 'keyBuffer() holds the bytes of key()')
+    t.equal(c.advance(e), false, 'stays at the end')
+  }
+  t.end()
+})
