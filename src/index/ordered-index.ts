@@ -397,12 +397,15 @@ function headOfBytes(bytes: Uint8Array, s: number, e: number, p: number): number
   return a * SHORT_SHIFT[r]! * 8 + r
 }
 
-/** Compares string `key` with the key bytes[s .. e) in string order: negative, 0 or positive. */
-function compareWithBytes(key: string, bytes: Uint8Array, s: number, e: number): number {
+/**
+ * Compares string `key` with the key bytes[s .. e) in string order:
+ * negative, 0 or positive. Their first `from` chars must be known equal.
+ */
+function compareWithBytes(key: string, bytes: Uint8Array, s: number, e: number, from = 0): number {
   const kn = key.length
   const bn = e - s
   const n = kn < bn ? kn : bn
-  for (let j = 0; j < n; j++) {
+  for (let j = from; j < n; j++) {
     const d = key.charCodeAt(j) - bytes[s + j]!
     if (d !== 0) return d
   }
@@ -605,10 +608,16 @@ function leafFind(leaf: Node, key: string): number {
     const h = heads[mid]!
     if (h < hk) lo = mid + 1
     else if (h > hk) hi = mid
-    else if (!exact && keys[mid]! < key) lo = mid + 1
-    else hi = mid // keys[mid] >= key (equal if the heads are exact)
+    else {
+      // Equal heads: equal keys if the heads are exact, else the strings decide.
+      if (exact) return mid
+      const k = keys[mid]!
+      if (k === key) return mid
+      if (k < key) lo = mid + 1
+      else hi = mid
+    }
   }
-  return lo < n && heads[lo] === hk && (exact || keys[lo] === key) ? lo : ~lo
+  return ~lo
 }
 
 /** leafFind in a packed leaf: the same search, comparing with the key bytes where heads are equal. */
@@ -619,11 +628,15 @@ function packedFind(leaf: Node, packed: PackedKeys, key: string): number {
     const c = prefixSide(check, key)
     if (c !== 0) return c < 0 ? -1 : ~n
   }
-  const hk = headOf(key, leaf.plen)
+  const p = leaf.plen
+  const hk = headOf(key, p)
   const exact = headIsExact(hk)
   const heads = leaf.nums
   const bytes = packed.bytes
   const ends = packed.ends
+  // Where heads are equal and not exact, both keys run past the head's window
+  // and agree up to its end (the node prefix, then the head's bytes).
+  const from = p + HEAD_BYTES
   let lo = 0
   let hi = n
   while (lo < hi) {
@@ -631,10 +644,15 @@ function packedFind(leaf: Node, packed: PackedKeys, key: string): number {
     const h = heads[mid]!
     if (h < hk) lo = mid + 1
     else if (h > hk) hi = mid
-    else if (!exact && compareWithBytes(key, bytes, ends[mid]!, ends[mid + 1]!) > 0) lo = mid + 1
-    else hi = mid
+    else {
+      // Equal heads: one comparison of the bytes past them decides (none if the heads are exact).
+      const c = exact ? 0 : compareWithBytes(key, bytes, ends[mid]!, ends[mid + 1]!, from)
+      if (c === 0) return mid
+      if (c > 0) lo = mid + 1
+      else hi = mid
+    }
   }
-  return lo < n && heads[lo] === hk && (exact || compareWithBytes(key, bytes, ends[lo]!, ends[lo + 1]!) === 0) ? lo : ~lo
+  return ~lo
 }
 
 // Plain string searches (`<` is bytewise order for latin1 strings), for keys
