@@ -76,10 +76,6 @@ export function indexKey(bytes: Buffer): string {
   return bytes.latin1Slice(0, bytes.length)
 }
 
-export function keyFromIndex(key: string): Buffer {
-  return Buffer.from(key, 'latin1')
-}
-
 /** An index key as the UTF-8 string it encodes; an ASCII key is its own string (no copy). */
 export function keyString(key: string): string {
   return isAscii(key) ? key : Buffer.from(key, 'latin1').toString('utf8')
