@@ -7,8 +7,9 @@
  *
  * Why typed-array leaves: at 20M keys, one JS object per entry would cost
  * ~70+ bytes of headers and pointers each and give the GC 20M objects to
- * trace. A leaf instead holds its keys in one `string[]` and all numbers of
- * all its entries in one `Float64Array`: each entry's key head (see below),
+ * trace. A leaf instead holds its keys in one `string[]` (or, until a write
+ * changes a leaf that an open bulk-loaded, as packed bytes: see PackedKeys)
+ * and all numbers of all its entries in one `Float64Array`: each entry's key head (see below),
  * then the five entry fields. The numbers then live off the JS heap, are
  * never traced, and cost exactly 48 bytes per entry. A leaf's Float64Array
  * grows in chunks of CHUNK entries instead of being allocated at full node
@@ -213,9 +214,10 @@ class Node {
  * collector copying each of them twice as they survive), and each string
  * costs ~40 bytes where its bytes cost their length plus a 4-byte offset.
  * A point lookup compares a search key with these bytes directly (heads
- * first, as in any leaf), so reads never need the strings; a write to the
- * leaf, a cursor passing through it, or a rebalance with it turns the leaf
- * into an ordinary one first (`unpack`, once per leaf: ~64 strings).
+ * first, as in any leaf) and cursors make a key only when asked for it, so
+ * reads never need the strings; a write to the leaf, or a rebalance with it,
+ * turns the leaf into an ordinary one first (`unpack`, once per leaf: ~56
+ * strings).
  * Key k's bytes are bytes[ends[k] .. ends[k + 1]); `bytes` is shared by many
  * leaves and is freed once all of them are unpacked.
  */
@@ -238,12 +240,7 @@ const UNPACKED_LATER: string[] = Object.freeze([]) as unknown as string[]
 
 /** Makes a packed leaf ordinary: one string per key. */
 function unpack(node: Node): void {
-  const packed = node.packed!
-  const bytes = packed.bytes
-  const ends = packed.ends
-  const keys: string[] = []
-  for (let i = 0; i < packed.count; i++) keys.push(bytes.latin1Slice(ends[i]!, ends[i + 1]!))
-  node.keys = keys
+  node.keys = keysOfNode(node)
   node.packed = null
 }
 
@@ -294,7 +291,7 @@ function leafBound(leaf: Node, key: string, after: boolean): number {
   return lo
 }
 
-/** The keys of a node, without unpacking it (checks and tests). */
+/** The keys of a node, without unpacking it (new strings for a packed leaf). */
 function keysOfNode(node: Node): string[] {
   const packed = node.packed
   if (packed === null) return node.keys
@@ -1052,8 +1049,8 @@ class TreeCursor implements IndexCursor {
         continue
       }
       if (hi !== undefined) {
-        const lastKey = keyAt(leaf, n - 1)
-        if (this.hiInc ? lastKey > hi : lastKey >= hi) {
+        const c = compareKeyAt(leaf, n - 1, hi)
+        if (this.hiInc ? c > 0 : c >= 0) {
           // Plain search: hi need not lie within this leaf's bounds.
           const j = leafBound(leaf, hi, this.hiInc)
           if (j > i) total += j - i
@@ -1814,7 +1811,11 @@ export class BulkLoader {
     this.#count++
   }
 
-  /** Whether bytes[at .. end) sorts after the previous key. */
+  /**
+   * Whether bytes[at .. end) sorts after the previous key. A loop, not
+   * Buffer#compare: for keys of a few bytes the native call's argument
+   * checks cost more than the comparison, a million times per open.
+   */
   #aboveLast(bytes: Buffer, at: number, end: number): boolean {
     const last = this.#lastBytes
     const ls = this.#lastStart
