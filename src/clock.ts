@@ -4,7 +4,10 @@
  * tests can move time by hand instead of sleeping.
  */
 export interface Clock {
+  /** Wall-clock ms (Date.now): expiry times. */
   now(): number
+  /** Monotonic ms with sub-ms resolution (performance.now): timing reads. */
+  monotonic(): number
   setInterval(fn: () => void, ms: number): Timer
   setTimeout(fn: () => void, ms: number): Timer
 }
@@ -15,6 +18,7 @@ export interface Timer {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setInterval(fn, ms) {
     // unref: a background flush or sweep must never keep the process alive.
     const t = setInterval(fn, ms)

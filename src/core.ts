@@ -3,6 +3,7 @@
  * sealing, compaction and backups: the index, the segments, the cache and the
  * bookkeeping of which old files readers still hold.
  */
+import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { Clock } from './clock.js'
 import { ioError } from './errors.js'
@@ -11,6 +12,7 @@ import { OrderedIndex, newEntry, type IndexEntry, type IndexView } from './index
 import { DATA_MAGIC, FILE_HEADER_SIZE, encodeFileHeader } from './format/file-header.js'
 import { DATA_SUFFIX, Segment, TMP_SUFFIX, segmentFileName } from './log/segment.js'
 import { fillSegment, worthFilling } from './cache-fill.js'
+import { ReadAround } from './read-around.js'
 import type { ResolvedOptions } from './options.js'
 import { ValueCache } from './value-cache.js'
 
@@ -50,6 +52,7 @@ export class StoreCore {
   readonly index = new OrderedIndex()
   readonly segments = new Map<number, Segment>()
   readonly cache: ValueCache
+  readonly readAround: ReadAround
   /** Buffer generations (writeBuffer mode) still referenced by the index or a snapshot. */
   buffers = new Map<number, BufferGeneration>()
   active!: Segment
@@ -75,6 +78,12 @@ export class StoreCore {
     this.clock = clock
     this.options = options
     this.cache = new ValueCache(options.cacheSize, options.maxSegmentSize)
+    this.readAround = new ReadAround({
+      window: options.readAround,
+      now: () => clock.monotonic(),
+      storeBytes: () => this.totals().diskBytes,
+      ramBytes: totalmem(),
+    })
   }
 
   /** Creates an empty data segment file with the next id. */
@@ -114,7 +123,7 @@ export class StoreCore {
     const cached = this.cache.get(entry.seg, entry.offset)
     if (cached !== undefined) return copyOf(cached)
     const segment = this.segmentFor(entry.seg)
-    if (!fillCache) return segment.readValue(this.fs, entry.offset, entry.size)
+    if (!fillCache) return this.readAround.value(this.fs, segment, entry.offset, entry.size)
     return copyOf(this.readAndCache(segment, entry.offset, entry.size))
   }
 
@@ -132,7 +141,7 @@ export class StoreCore {
       const filled = cache.peek(segment.id, offset)
       if (filled !== undefined) return filled
     }
-    const value = segment.readValue(this.fs, offset, size)
+    const value = this.readAround.value(this.fs, segment, offset, size)
     cache.set(segment.id, offset, value)
     return value
   }

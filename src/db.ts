@@ -88,6 +88,11 @@ export interface Stats {
   segments: number
   cacheHits: number
   cacheMisses: number
+  /**
+   * Cache misses that read the window around their record (option
+   * readAround) because reads were going to the disk.
+   */
+  readArounds: number
   cacheBytes: number
   /** Puts skipped because the value was unchanged, and deletes of absent keys. */
   skippedWrites: number
@@ -877,6 +882,7 @@ export class CaskDB extends EventEmitter {
       segments: core.segments.size,
       cacheHits: core.cache.hits,
       cacheMisses: core.cache.misses,
+      readArounds: core.readAround.count,
       cacheBytes: core.cache.bytes,
       skippedWrites: core.stats.skippedWrites,
       bytesWritten: log.bytesWritten,

@@ -41,6 +41,16 @@ export interface CaskOptions {
    * @defaultValue true
    */
   warmCache?: boolean
+  /**
+   * Once point reads go to the disk (a read that misses the value cache takes
+   * longer than 0.1 ms, e.g. after a restart with a cold page cache), a miss
+   * reads this many bytes around its record, so that the page cache warms as
+   * it would for a store that maps its files (128 KiB is the kernel's own
+   * read-around for a page fault). Back to exact reads once the page cache
+   * answers again; off for stores larger than half the RAM. 0 turns it off.
+   * See src/read-around.ts. @defaultValue 128 KiB
+   */
+  readAround?: number
   /** A data segment is sealed (and a hint file written) once it reaches this size. @defaultValue 64 MiB */
   maxSegmentSize?: number
   /** Largest key accepted, in bytes (at most 1 MiB: every key lives in RAM). @defaultValue 64 KiB */
@@ -105,6 +115,7 @@ export const DEFAULTS: Readonly<Omit<ResolvedOptions, 'backup'>> = Object.freeze
   flushInterval: 100,
   cacheSize: 64 * MiB,
   warmCache: true,
+  readAround: 128 * KiB,
   maxSegmentSize: 64 * MiB,
   maxKeySize: 64 * KiB,
   maxValueSize: 64 * MiB,
@@ -121,6 +132,7 @@ const LIMITS: Partial<Record<keyof typeof DEFAULTS, [number, number]>> = {
   writeBufferSize: [1, 1024 * MiB],
   flushInterval: [1, 2 ** 31 - 1],
   cacheSize: [0, Number.MAX_SAFE_INTEGER],
+  readAround: [0, 1 * MiB],
   // Offsets are stored as u32, so a segment stays below 4 GiB even with one huge record.
   maxSegmentSize: [4 * KiB, 2 * 1024 * MiB],
   maxKeySize: [1, 1 * MiB],

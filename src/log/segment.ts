@@ -113,6 +113,28 @@ export class Segment {
   }
 
   /**
+   * readValue() of the record at `offset` by reading the bytes [from, to)
+   * around it (read-around, src/read-around.ts): the neighbours land in the
+   * page cache. `to` must not pass the end of the segment's records.
+   */
+  readValueWithin(fs: FileSystem, offset: number, size: number, from: number, to: number): Buffer {
+    const length = to - from
+    if (length > SCRATCH_MAX) return this.readValue(fs, offset, size)
+    const buf = scratchBuffer(length)
+    let n: number
+    try {
+      n = fs.readSync(this.fd, buf, 0, length, from)
+    } catch (err) {
+      throw ioError(`reading ${this.dataPath}`, err)
+    }
+    const at = offset - from
+    if (n < at + size || size < MIN_RECORD_SIZE || !checksumOk(buf, at, size)) {
+      throw corruption('record checksum mismatch', this.dataPath, offset)
+    }
+    return copyValue(buf, at, size, this.dataPath, offset)
+  }
+
+  /**
    * Reads up to `length` bytes at `offset` into `buf` and checks the record
    * of `size` bytes that starts there; returns the bytes read (≥ size).
    * Throws CORRUPTION if that record is short or fails its checksum.

@@ -10,14 +10,28 @@ interface Pending {
 
 export class ManualClock implements Clock {
   #now: number
+  readonly #start: number
+  /** Time spent inside calls (elapse()), on top of advance(). */
+  #elapsed = 0
   #timers: Pending[] = []
 
   constructor(start = 1_700_000_000_000) {
     this.#now = start
+    this.#start = start
   }
 
   now(): number {
     return this.#now
+  }
+
+  /** Moves with advance() and elapse(). */
+  monotonic(): number {
+    return this.#now - this.#start + this.#elapsed
+  }
+
+  /** Moves only the monotonic clock (time spent inside a call, e.g. a slow read); fires no timers. */
+  elapse(ms: number): void {
+    this.#elapsed += ms
   }
 
   setInterval(fn: () => void, ms: number): Timer {
