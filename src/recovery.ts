@@ -18,11 +18,12 @@ import { CaskError, ErrorCodes, corruption, ioError } from './errors.js'
 import { HintCursor, HintEntries, checkHint, encodeHintEntries, readHintHeader, visitHint, type HintHeader } from './format/hint.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, HINT_FORMAT_VERSION, checkFileHeader, encodeFileHeader } from './format/file-header.js'
 import { RecordType } from './format/record.js'
-import { newEntry } from './index/ordered-index.js'
+import { newEntry, type BulkLoader } from './index/ordered-index.js'
 import { intactRecordAfter, scanSegment } from './log/scan.js'
 import { DATA_SUFFIX, HINT_SUFFIX, Segment, parseSegmentFileName, segmentFileName } from './log/segment.js'
 import { ACTIVE_HINT_SUFFIX, parseActiveHintFileName, readTailCrc, withActiveHint } from './log/seal.js'
 import type { StoreCore } from './core.js'
+import { TimeSlicer } from './time-slice.js'
 
 /** Marks a key deleted during recovery, so that an older record read later cannot revive it. */
 const TOMBSTONE = -1
@@ -82,7 +83,7 @@ async function removeFile(core: StoreCore, name: string, report: RecoveryReport)
   }
 }
 
-export async function recover(core: StoreCore, memory?: HeapGuard): Promise<RecoveryReport> {
+export async function recover(core: StoreCore, memory?: HeapGuard, slicer = new TimeSlicer(OPEN_SLICE_MS, 0)): Promise<RecoveryReport> {
   const report: RecoveryReport = { truncatedBytes: 0, rebuiltHints: 0, removedFiles: [], unsealed: [], needHint: [], activeHints: new Map() }
   const listing = await list(core)
   for (const name of listing.temporary) await removeFile(core, name, report)
@@ -165,7 +166,7 @@ export async function recover(core: StoreCore, memory?: HeapGuard): Promise<Reco
     }
   }
 
-  const tombstones = await loadHints(core, hints, actives, report, memory)
+  const tombstones = await loadHints(core, hints, actives, report, memory, slicer)
 
   for (const id of ids) {
     const segment = core.segments.get(id)!
@@ -288,11 +289,12 @@ async function loadHints(
   actives: Map<number, LoadedHint>,
   report: RecoveryReport,
   memory: HeapGuard | undefined,
+  slicer: TimeSlicer,
 ): Promise<string[]> {
   for (;;) {
     const tombstones: string[] = []
     try {
-      mergeHints(core, hints, actives, tombstones, memory)
+      await mergeHints(core, hints, actives, tombstones, memory, slicer)
       return tombstones
     } catch (err) {
       if (!(err instanceof HintDamaged)) throw err
@@ -318,94 +320,154 @@ async function loadHints(
 /** Keys loaded between two calls of HeapGuard.admitLoad (which samples every LOAD_CHECK_EVERY keys). */
 const ADMIT_BATCH = 1024
 
-function mergeHints(
+/**
+ * Merging hints gives way to the event loop after every OPEN_SLICE_MS of
+ * work: an open of ten million keys takes seconds, and the rest of the
+ * application (a health check, a timer, an HTTP request that does not need
+ * the store) must not freeze for all of them. Long enough that the pauses
+ * cost nothing measurable.
+ */
+export const OPEN_SLICE_MS = 10
+
+async function mergeHints(
   core: StoreCore,
   hints: Map<number, LoadedHint | undefined>,
   actives: Map<number, LoadedHint>,
   tombstones: string[],
   memory: HeapGuard | undefined,
-): void {
-  const heap: Source[] = []
-  // Tombstones only matter to records read later, from segments that are scanned.
-  let scanned = false
-  for (const [id, segment] of core.segments) {
-    const hint = hints.get(id) ?? actives.get(id)
-    if (hint === undefined || (hint.partial && segment.size > hint.header.dataLength)) scanned = true
-    if (hint === undefined) continue
-    const source: Source = { hint, segment, cursor: new HintCursor(hint.buf, hint.path, hint.header), head: 0 }
-    if (advance(source)) heap.push(source)
+  slicer: TimeSlicer,
+): Promise<void> {
+  const merge = new HintMerge(core, hints, actives, tombstones, memory)
+  while (!merge.run(slicer)) await slicer.pause()
+}
+
+/**
+ * The k-way merge of mergeHints, run a slice at a time: run() works until the
+ * slicer's slice is used up and keeps its place in fields. The loop itself
+ * works on locals (a loop in an async function would keep them in a context
+ * object, slower at a million iterations).
+ */
+class HintMerge {
+  readonly #core: StoreCore
+  readonly #heap: Source[] = []
+  readonly #loader: BulkLoader
+  readonly #tombstones: string[]
+  readonly #memory: HeapGuard | undefined
+  /** Tombstones only matter to records read later, from segments that are scanned. */
+  readonly #scanned: boolean
+  /** The current key's bytes (a cursor's own buffer changes as it moves on). */
+  #key = Buffer.allocUnsafe(256)
+  #untilAdmit = ADMIT_BATCH
+  #maxSeq: number
+
+  constructor(
+    core: StoreCore,
+    hints: Map<number, LoadedHint | undefined>,
+    actives: Map<number, LoadedHint>,
+    tombstones: string[],
+    memory: HeapGuard | undefined,
+  ) {
+    this.#core = core
+    this.#tombstones = tombstones
+    this.#memory = memory
+    const heap = this.#heap
+    let scanned = false
+    for (const [id, segment] of core.segments) {
+      const hint = hints.get(id) ?? actives.get(id)
+      if (hint === undefined || (hint.partial && segment.size > hint.header.dataLength)) scanned = true
+      if (hint === undefined) continue
+      const source: Source = { hint, segment, cursor: new HintCursor(hint.buf, hint.path, hint.header), head: 0 }
+      if (advance(source)) heap.push(source)
+    }
+    for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(heap, i)
+    this.#scanned = scanned
+    this.#loader = core.index.bulkLoad()
+    this.#maxSeq = core.seq
   }
-  for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(heap, i)
-  const loader = core.index.bulkLoad()
-  let maxSeq = core.seq
-  // Per key: the heap's top is the smallest current key; its entries, and
-  // those of every other source at the same key, are combined, then the
-  // winner is added. Keys are compared as bytes in the hints (a number per
-  // key first, see keyHead) and stay bytes: the index keeps them packed (no
-  // string per key; a string only for a tombstone a scan may need).
-  let key = Buffer.allocUnsafe(256)
-  let untilAdmit = ADMIT_BATCH
-  while (heap.length > 0) {
-    let top = heap[0]!
-    let c = top.cursor
-    const head = top.head
-    const keyLength = c.keyLength
-    if (keyLength > key.length) key = Buffer.allocUnsafe(Math.max(keyLength, 2 * key.length))
-    const from = c.keyBuf
-    for (let j = 0; j < keyLength; j++) key[j] = from[j]!
-    let seg = top.segment
-    let type = c.type
-    let seq = c.seq
-    let offset = c.offset
-    let size = c.size
-    let expires = c.expires
-    for (;;) {
-      // Take top's entry, then move top on; equal keys come out of the heap one after another.
-      const cseq = c.seq
-      if (cseq > seq) {
-        seg.dead += size // the previous winner
-        seg = top.segment
-        type = c.type
-        seq = cseq
-        offset = c.offset
-        size = c.size
-        expires = c.expires
-      } else if (cseq < seq || top.segment !== seg || c.offset !== offset) {
-        top.segment.dead += c.size
+
+  /** Merges until the end (finishes the load, returns true) or until `slicer`'s slice is used up (false). */
+  run(slicer: TimeSlicer): boolean {
+    const heap = this.#heap
+    const loader = this.#loader
+    const tombstones = this.#tombstones
+    const scanned = this.#scanned
+    let key = this.#key
+    let untilAdmit = this.#untilAdmit
+    let maxSeq = this.#maxSeq
+    // Per key: the heap's top is the smallest current key; its entries, and
+    // those of every other source at the same key, are combined, then the
+    // winner is added. Keys are compared as bytes in the hints (a number per
+    // key first, see keyHead) and stay bytes: the index keeps them packed (no
+    // string per key; a string only for a tombstone a scan may need).
+    while (heap.length > 0) {
+      let top = heap[0]!
+      let c = top.cursor
+      const head = top.head
+      const keyLength = c.keyLength
+      if (keyLength > key.length) key = Buffer.allocUnsafe(Math.max(keyLength, 2 * key.length))
+      const from = c.keyBuf
+      for (let j = 0; j < keyLength; j++) key[j] = from[j]!
+      let seg = top.segment
+      let type = c.type
+      let seq = c.seq
+      let offset = c.offset
+      let size = c.size
+      let expires = c.expires
+      for (;;) {
+        // Take top's entry, then move top on; equal keys come out of the heap one after another.
+        const cseq = c.seq
+        if (cseq > seq) {
+          seg.dead += size // the previous winner
+          seg = top.segment
+          type = c.type
+          seq = cseq
+          offset = c.offset
+          size = c.size
+          expires = c.expires
+        } else if (cseq < seq || top.segment !== seg || c.offset !== offset) {
+          top.segment.dead += c.size
+        }
+        top.segment.noteSeq(cseq)
+        if (cseq > maxSeq) maxSeq = cseq
+        if (!advance(top)) {
+          const last = heap.pop()!
+          if (heap.length === 0) break
+          heap[0] = last
+          siftDown(heap, 0)
+        } else if (heap.length > 1) {
+          siftDown(heap, 0)
+        }
+        const next = heap[0]!
+        // Still at top (one source, or ranges that do not interleave here): the cursor knows.
+        if (next === top ? !c.sameKey : next.head !== head || !sameBytes(next.cursor, key, keyLength)) break
+        top = next
+        c = top.cursor
       }
-      top.segment.noteSeq(cseq)
-      if (cseq > maxSeq) maxSeq = cseq
-      if (!advance(top)) {
-        const last = heap.pop()!
-        if (heap.length === 0) break
-        heap[0] = last
-        siftDown(heap, 0)
-      } else if (heap.length > 1) {
-        siftDown(heap, 0)
+      if (type === RecordType.DELETE) {
+        seg.dead += size
+        if (scanned) {
+          loader.addBytes(key, 0, keyLength, 0, 0, TOMBSTONE, 0, seq)
+          tombstones.push(key.latin1Slice(0, keyLength))
+        }
+      } else {
+        loader.addBytes(key, 0, keyLength, seg.id, offset, size, expires, seq)
       }
-      const next = heap[0]!
-      // Still at top (one source, or ranges that do not interleave here): the cursor knows.
-      if (next === top ? !c.sameKey : next.head !== head || !sameBytes(next.cursor, key, keyLength)) break
-      top = next
-      c = top.cursor
-    }
-    if (type === RecordType.DELETE) {
-      seg.dead += size
-      if (scanned) {
-        loader.addBytes(key, 0, keyLength, 0, 0, TOMBSTONE, 0, seq)
-        tombstones.push(key.latin1Slice(0, keyLength))
+      // Told in batches: a call per key was ~5 % of an open.
+      if (--untilAdmit === 0) {
+        untilAdmit = ADMIT_BATCH
+        this.#memory?.admitLoad(ADMIT_BATCH)
       }
-    } else {
-      loader.addBytes(key, 0, keyLength, seg.id, offset, size, expires, seq)
+      if (slicer.tick() && heap.length > 0) {
+        this.#key = key
+        this.#untilAdmit = untilAdmit
+        this.#maxSeq = maxSeq
+        return false
+      }
     }
-    // Told in batches: a call per key was ~5 % of an open.
-    if (--untilAdmit === 0) {
-      untilAdmit = ADMIT_BATCH
-      memory?.admitLoad(ADMIT_BATCH)
-    }
+    loader.finish()
+    this.#core.seq = maxSeq
+    return true
   }
-  loader.finish()
-  core.seq = maxSeq
 }
 
 /** Moves a source to its next entry; false at its end. */

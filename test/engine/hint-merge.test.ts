@@ -18,13 +18,15 @@ import { systemClock } from '../../src/clock.js'
 import { nodeFileSystem } from '../../src/io/file-system.js'
 import { checkInvariants, newEntry } from '../../src/index/ordered-index.js'
 import { decodeHint, encodeHint } from '../../src/format/hint.js'
+import { TimeSlicer } from '../../src/time-slice.js'
 import { tempPath } from '../helpers/tmp.js'
 
 const SEGMENT = 8 * 1024
 
-async function load(location: string) {
+/** Recovers `location`; with `slicer`, the merge runs in its slices (TimeSlicer(0, 0): a pause every 64 keys). */
+async function load(location: string, slicer?: TimeSlicer) {
   const core = new StoreCore(location, nodeFileSystem, systemClock, resolveOptions({ maxSegmentSize: SEGMENT }))
-  const report = await recover(core)
+  const report = await recover(core, undefined, slicer)
   const rows: unknown[] = []
   const e = newEntry()
   const c = core.index.cursor()
@@ -52,6 +54,13 @@ async function sameAsScan(t: test.Test, location: string, label: string): Promis
   t.same(fromHints.rows, scanned.rows, `${label}: same index rows (${fromHints.rows.length})`)
   t.same(fromHints.segments, scanned.segments, `${label}: same dead bytes and seq ranges per segment`)
   t.equal(fromHints.seq, scanned.seq, `${label}: same highest seq`)
+  // The same merge cut into slices of 64 keys, with a turn of the event loop between them.
+  const slicer = new TimeSlicer(0, 0)
+  const sliced = await load(location, slicer)
+  t.ok(slicer.pauses > 0 || fromHints.rows.length < 64, `${label}, sliced: the merge paused ${slicer.pauses} times`)
+  t.same(sliced.rows, scanned.rows, `${label}, sliced: same index rows`)
+  t.same(sliced.segments, scanned.segments, `${label}, sliced: same segments`)
+  t.equal(sliced.seq, scanned.seq, `${label}, sliced: same highest seq`)
   // Hints for the sealed segments, the active one scanned: tombstones go through the loader.
   const partly = await load(copyWithout(location, (n) => n.endsWith('.active.hint')))
   t.same(partly.rows, scanned.rows, `${label}, active segment scanned: same index rows`)
@@ -132,10 +141,41 @@ test('hint merge: a checksum-valid hint whose entry points past its data is drop
     t.equal(got.rebuilt, 1, `entry ${at} damaged: reported as rebuilt`)
     t.same(got.rows, reference.rows, `entry ${at} damaged: same rows as a scan`)
     t.same(got.segments, reference.segments, `entry ${at} damaged: same segments as a scan`)
+    // Found after the merge has paused (and loaded keys) several times: the load is undone all the same.
+    const slicer = new TimeSlicer(0, 0)
+    const slicedGot = await load(damaged, slicer)
+    t.equal(slicedGot.rebuilt, 1, `entry ${at} damaged, sliced merge (${slicer.pauses} pauses): reported`)
+    t.same(slicedGot.rows, reference.rows, `entry ${at} damaged, sliced merge: same rows as a scan`)
+    t.same(slicedGot.segments, reference.segments, `entry ${at} damaged, sliced merge: same segments as a scan`)
     // The same hint alone (the others removed): the single-source path.
     const alone = copyWithout(damaged, (n) => n.endsWith('.hint') && n !== names[1])
     const single = await load(alone)
     t.equal(single.rebuilt, 1, `entry ${at} damaged, only hint: reported`)
     t.same(single.rows, reference.rows, `entry ${at} damaged, only hint: same rows`)
   }
+})
+
+test('hint merge: the merge gives way to the event loop between slices, so the application keeps running during a long open', async (t) => {
+  const location = tempPath()
+  const db = await CaskDB.open(location, { maxSegmentSize: SEGMENT, autoCompact: false })
+  const n = 3000
+  for (let i = 0; i < n; i += 100) {
+    await db.batch(Array.from({ length: 100 }, (_, j) => ({ type: 'put' as const, key: key(((i + j) * 7919) % n), value: `v${i + j}` })))
+  }
+  await db.close()
+  // Something else the application does meanwhile: a chain of callbacks, one per event-loop turn.
+  let turns = 0
+  let running = true
+  const spin = (): void => {
+    turns++
+    if (running) setImmediate(spin)
+  }
+  setImmediate(spin)
+  const slicer = new TimeSlicer(0, 0)
+  const before = turns
+  const got = await load(location, slicer)
+  running = false
+  t.equal(got.rows.length, n, 'every key loaded')
+  t.ok(slicer.pauses >= n / 64 - 1, `the merge paused ${slicer.pauses} times (every 64 keys)`)
+  t.ok(turns - before >= slicer.pauses, `the application had ${turns - before} turns during the open, at least one per pause`)
 })
