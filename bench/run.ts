@@ -284,6 +284,8 @@ async function main(): Promise<void> {
   mkdirSync(runDir, { recursive: true })
   logFile = join(tmpRoot, `run-${process.pid}.log`)
   const skippedContenders = unavailable()
+  // Taken now, when the workers' bundle is made from the tree: edits during a long run must not mislabel it.
+  const git = gitInfo()
   if (!args.tsx && !args.profile) {
     const bundle = join(runDir, 'worker.mjs')
     await bundleWorker(bundle)
@@ -375,7 +377,7 @@ async function main(): Promise<void> {
       node: process.version,
       cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
       memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-      git: gitInfo(),
+      git,
       rounds: args.rounds,
       scale,
       scaleName,
