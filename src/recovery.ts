@@ -3,30 +3,29 @@
  * index from hint files and by scanning what no hint covers.
  *
  * Every record carries a sequence number and the newest one wins, so the
- * order in which files are read does not matter. Hints are sorted by key, so
- * all of them are merged into one ascending stream that the index bulk-loads
- * (a random insert per key took 5-8 s at a million keys). Then the segments
- * without a usable hint are scanned and applied key by key: sealed segments
- * whose hint is missing or damaged, segments a crash left unsealed, and the
- * tail of the active segment past what its close-time hint covers (nothing,
- * after a clean close). Compaction output files list the segments they
- * replace; if a crash left those behind, they are deleted here.
+ * order in which files are read does not matter. What no hint covers is
+ * scanned first, into hints built in memory: sealed segments whose hint is
+ * missing or damaged, segments a crash left unsealed, and the tail of the
+ * active segment past what its close-time hint covers (nothing, after a
+ * clean close). Hints are sorted by key, so all of them are merged into one
+ * ascending stream that the index bulk-loads (a random insert per key took
+ * 5-8 s at a million keys; after a crash, applying the active segment's
+ * records one by one took most of the open). Compaction output files list
+ * the segments they replace; if a crash left those behind, they are deleted
+ * here.
  */
 import { join } from 'node:path'
 import type { HeapGuard } from './heap-guard.js'
 import { CaskError, ErrorCodes, corruption, ioError } from './errors.js'
-import { HintCursor, HintEntries, checkHint, encodeHintEntries, readHintHeader, visitHint, type HintHeader } from './format/hint.js'
+import { HintCursor, HintEntries, checkHint, encodeHintEntries, encodeHintEntriesSliced, readHintHeader, visitHint, type HintHeader } from './format/hint.js'
 import { DATA_MAGIC, FILE_HEADER_SIZE, HINT_FORMAT_VERSION, checkFileHeader, encodeFileHeader } from './format/file-header.js'
 import { RecordType } from './format/record.js'
-import { newEntry, type BulkLoader } from './index/ordered-index.js'
+import type { BulkLoader } from './index/ordered-index.js'
 import { intactRecordAfter, scanSegment } from './log/scan.js'
 import { DATA_SUFFIX, HINT_SUFFIX, Segment, parseSegmentFileName, segmentFileName } from './log/segment.js'
 import { ACTIVE_HINT_SUFFIX, parseActiveHintFileName, readTailCrc, withActiveHint } from './log/seal.js'
 import type { StoreCore } from './core.js'
 import { TimeSlicer } from './time-slice.js'
-
-/** Marks a key deleted during recovery, so that an older record read later cannot revive it. */
-const TOMBSTONE = -1
 
 export interface RecoveryReport {
   /** Bytes cut from the end of segments that were being written when the process stopped. */
@@ -166,7 +165,16 @@ export async function recover(core: StoreCore, memory?: HeapGuard, slicer = new 
     }
   }
 
-  const tombstones = await loadHints(core, hints, actives, report, memory, slicer)
+  // What no hint covers (a segment without a usable hint, the tail of one
+  // past its close-time hint) is scanned into a hint built in memory, so that
+  // every record reaches the index through the one sorted merge.
+  const scans = new Map<number, LoadedHint>()
+  for (const id of ids) {
+    if (hints.get(id) !== undefined) continue
+    await scanIntoHint(core, core.segments.get(id)!, hints.has(id), actives.get(id), report, scans, slicer)
+  }
+
+  await loadHints(core, hints, actives, scans, report, memory, slicer)
 
   for (const id of ids) {
     const segment = core.segments.get(id)!
@@ -187,48 +195,62 @@ export async function recover(core: StoreCore, memory?: HeapGuard, slicer = new 
       continue
     }
     const active = actives.get(id)
-    let from = FILE_HEADER_SIZE
     if (active !== undefined) {
-      from = active.header.dataLength
-      report.activeHints.set(id, from)
+      report.activeHints.set(id, active.header.dataLength)
       withActiveHint.add(segment)
-    }
-    const result = await scanSegment(
-      core.fs,
-      segment.fd,
-      segment.size,
-      segment.dataPath,
-      (buf, at, size, header, offset) => {
-        const keyStart = at + header.headerSize
-        const key = buf.latin1Slice(keyStart, keyStart + header.keyLength)
-        apply(core, segment, key, header.type, header.seq, header.expires, offset, size, tombstones)
-        memory?.admitLoad(1)
-      },
-      from,
-    )
-    if (result.end < segment.size) {
-      // A torn tail is cut; damage with intact records after it is not a torn tail.
-      const intactAfter = await intactRecordAfter(core.fs, segment.fd, segment.size, result.failedAt ?? result.end, segment.dataPath)
-      if (hints.has(id) || intactAfter !== undefined) {
-        throw corruption(`segment is damaged (${result.damage}); run repair`, segment.dataPath, result.end)
-      }
-      report.truncatedBytes += segment.size - result.end
-      try {
-        core.fs.ftruncateSync(segment.fd, result.end)
-      } catch (err) {
-        throw ioError(`truncating the torn tail of ${segment.dataPath}`, err)
-      }
-      segment.size = result.end
     }
     if (hints.has(id)) report.needHint.push(segment)
     else report.unsealed.push(segment)
   }
-
-  const scratch = newEntry()
-  for (const key of tombstones) {
-    if (core.index.get(key, scratch) && scratch.size === TOMBSTONE) core.index.delete(key)
-  }
   return report
+}
+
+/**
+ * Scans the records of `segment` that no hint covers (all of them, or those
+ * past its active hint) into a hint built in memory (`scans`), cutting a torn
+ * tail. `hadHint`: the segment was sealed (its hint was damaged), so damage
+ * cannot be a torn tail.
+ */
+async function scanIntoHint(
+  core: StoreCore,
+  segment: Segment,
+  hadHint: boolean,
+  active: LoadedHint | undefined,
+  report: RecoveryReport,
+  scans: Map<number, LoadedHint>,
+  slicer: TimeSlicer,
+): Promise<void> {
+  const from = active?.header.dataLength ?? FILE_HEADER_SIZE
+  const entries = new HintEntries()
+  const result = await scanSegment(
+    core.fs,
+    segment.fd,
+    segment.size,
+    segment.dataPath,
+    (buf, at, size, header, offset) => {
+      const keyStart = at + header.headerSize
+      entries.add(header.type, header.seq, header.expires, offset, size, buf, keyStart, keyStart + header.keyLength)
+    },
+    from,
+  )
+  if (result.end < segment.size) {
+    // A torn tail is cut; damage with intact records after it is not a torn tail.
+    const intactAfter = await intactRecordAfter(core.fs, segment.fd, segment.size, result.failedAt ?? result.end, segment.dataPath)
+    if (hadHint || intactAfter !== undefined) {
+      throw corruption(`segment is damaged (${result.damage}); run repair`, segment.dataPath, result.end)
+    }
+    report.truncatedBytes += segment.size - result.end
+    try {
+      core.fs.ftruncateSync(segment.fd, result.end)
+    } catch (err) {
+      throw ioError(`truncating the torn tail of ${segment.dataPath}`, err)
+    }
+    segment.size = result.end
+  }
+  scans.delete(segment.id)
+  if (entries.count === 0) return
+  const buf = await encodeHintEntriesSliced([], entries, { dataLength: segment.size, partial: true }, slicer)
+  scans.set(segment.id, { id: segment.id, buf, path: segment.dataPath, header: readHintHeader(buf, segment.dataPath), partial: true, scanned: true })
 }
 
 async function readHint(core: StoreCore, path: string): Promise<Buffer> {
@@ -259,6 +281,8 @@ interface LoadedHint {
   path: string
   header: HintHeader
   partial: boolean
+  /** Built in memory from a scan of the segment (never damaged: its checks already ran). */
+  scanned?: boolean
 }
 
 /** One hint being merged: its cursor and the head of its current key (see keyHead). */
@@ -276,28 +300,28 @@ class HintDamaged extends Error {
 }
 
 /**
- * Builds the index from every usable hint at once: their entries are sorted
- * by key, so a k-way merge yields each key once, in ascending order, with the
- * winning (highest seq) record, which the index bulk-loads in O(n). A hint
- * found damaged halfway (its checksum held, an entry did not) undoes the
- * load; the merge then runs again without it, and its segment is scanned.
- * Returns the keys whose winner is a tombstone kept in the index (see TOMBSTONE).
+ * Builds the index from every hint at once (those read from files and those
+ * built from scans): their entries are sorted by key, so a k-way merge
+ * yields each key once, in ascending order, with the winning (highest seq)
+ * record, which the index bulk-loads in O(n). A hint file found damaged
+ * halfway (its checksum held, an entry did not) undoes the load; its segment
+ * is then scanned instead and the merge runs again.
  */
 async function loadHints(
   core: StoreCore,
   hints: Map<number, LoadedHint | undefined>,
   actives: Map<number, LoadedHint>,
+  scans: Map<number, LoadedHint>,
   report: RecoveryReport,
   memory: HeapGuard | undefined,
   slicer: TimeSlicer,
-): Promise<string[]> {
+): Promise<void> {
   for (;;) {
-    const tombstones: string[] = []
     try {
-      await mergeHints(core, hints, actives, tombstones, memory, slicer)
-      return tombstones
+      await mergeHints(core, hints, actives, scans, memory, slicer)
+      return
     } catch (err) {
-      if (!(err instanceof HintDamaged)) throw err
+      if (!(err instanceof HintDamaged) || err.hint.scanned === true) throw err
       const { id, partial } = err.hint
       if (partial) {
         actives.delete(id)
@@ -313,6 +337,7 @@ async function loadHints(
         segment.minSeq = Number.POSITIVE_INFINITY
         segment.maxSeq = 0
       }
+      await scanIntoHint(core, core.segments.get(id)!, !partial, undefined, report, scans, slicer)
     }
   }
 }
@@ -333,11 +358,11 @@ async function mergeHints(
   core: StoreCore,
   hints: Map<number, LoadedHint | undefined>,
   actives: Map<number, LoadedHint>,
-  tombstones: string[],
+  scans: Map<number, LoadedHint>,
   memory: HeapGuard | undefined,
   slicer: TimeSlicer,
 ): Promise<void> {
-  const merge = new HintMerge(core, hints, actives, tombstones, memory)
+  const merge = new HintMerge(core, hints, actives, scans, memory)
   while (!merge.run(slicer)) await slicer.pause()
 }
 
@@ -351,10 +376,7 @@ class HintMerge {
   readonly #core: StoreCore
   readonly #heap: Source[] = []
   readonly #loader: BulkLoader
-  readonly #tombstones: string[]
   readonly #memory: HeapGuard | undefined
-  /** Tombstones only matter to records read later, from segments that are scanned. */
-  readonly #scanned: boolean
   /** The current key's bytes (a cursor's own buffer changes as it moves on). */
   #key = Buffer.allocUnsafe(256)
   #untilAdmit = ADMIT_BATCH
@@ -364,23 +386,21 @@ class HintMerge {
     core: StoreCore,
     hints: Map<number, LoadedHint | undefined>,
     actives: Map<number, LoadedHint>,
-    tombstones: string[],
+    scans: Map<number, LoadedHint>,
     memory: HeapGuard | undefined,
   ) {
     this.#core = core
-    this.#tombstones = tombstones
     this.#memory = memory
     const heap = this.#heap
-    let scanned = false
     for (const [id, segment] of core.segments) {
-      const hint = hints.get(id) ?? actives.get(id)
-      if (hint === undefined || (hint.partial && segment.size > hint.header.dataLength)) scanned = true
-      if (hint === undefined) continue
-      const source: Source = { hint, segment, cursor: new HintCursor(hint.buf, hint.path, hint.header), head: 0 }
-      if (advance(source)) heap.push(source)
+      // A sealed segment's hint, or the close-time hint of an active one and the scan of what follows it, or a scan.
+      for (const hint of [hints.get(id) ?? actives.get(id), scans.get(id)]) {
+        if (hint === undefined) continue
+        const source: Source = { hint, segment, cursor: new HintCursor(hint.buf, hint.path, hint.header), head: 0 }
+        if (advance(source)) heap.push(source)
+      }
     }
     for (let i = (heap.length >>> 1) - 1; i >= 0; i--) siftDown(heap, i)
-    this.#scanned = scanned
     this.#loader = core.index.bulkLoad()
     this.#maxSeq = core.seq
   }
@@ -389,16 +409,14 @@ class HintMerge {
   run(slicer: TimeSlicer): boolean {
     const heap = this.#heap
     const loader = this.#loader
-    const tombstones = this.#tombstones
-    const scanned = this.#scanned
     let key = this.#key
     let untilAdmit = this.#untilAdmit
     let maxSeq = this.#maxSeq
     // Per key: the heap's top is the smallest current key; its entries, and
     // those of every other source at the same key, are combined, then the
-    // winner is added. Keys are compared as bytes in the hints (a number per
-    // key first, see keyHead) and stay bytes: the index keeps them packed (no
-    // string per key; a string only for a tombstone a scan may need).
+    // winner is added (a delete: nothing). Keys are compared as bytes in the
+    // hints (a number per key first, see keyHead) and stay bytes: the index
+    // keeps them packed (no string per key).
     while (heap.length > 0) {
       let top = heap[0]!
       let c = top.cursor
@@ -445,10 +463,6 @@ class HintMerge {
       }
       if (type === RecordType.DELETE) {
         seg.dead += size
-        if (scanned) {
-          loader.addBytes(key, 0, keyLength, 0, 0, TOMBSTONE, 0, seq)
-          tombstones.push(key.latin1Slice(0, keyLength))
-        }
       } else {
         loader.addBytes(key, 0, keyLength, seg.id, offset, size, expires, seq)
       }
@@ -533,6 +547,16 @@ function siftDown(heap: Source[], i: number): void {
   heap[i] = item
 }
 
+/**
+ * Checks a hint and where its records end: every entry must lie inside a
+ * data segment (after the file header, at least a record header long), so a
+ * hint can never make a read allocate what a length field claims.
+ */
+export function hintExtent(buf: Buffer, path: string): { replaces: number[]; end: number } {
+  const header = checkHint(buf, path)
+  return { replaces: header.replaces, end: header.dataLength }
+}
+
 async function openSegment(core: StoreCore, id: number, sealed: boolean): Promise<Segment> {
   const path = join(core.dir, segmentFileName(id, DATA_SUFFIX))
   let fd: number
@@ -561,47 +585,3 @@ async function openSegment(core: StoreCore, id: number, sealed: boolean): Promis
   return segment
 }
 
-const previous = newEntry()
-
-/**
- * Checks a hint and where its records end: every entry must lie inside a
- * data segment (after the file header, at least a record header long), so a
- * hint can never make a read allocate what a length field claims.
- */
-export function hintExtent(buf: Buffer, path: string): { replaces: number[]; end: number } {
-  const header = checkHint(buf, path)
-  return { replaces: header.replaces, end: header.dataLength }
-}
-
-/** Applies one record to the index: the highest sequence number per key wins. */
-function apply(
-  core: StoreCore,
-  segment: Segment,
-  key: string,
-  type: number,
-  seq: number,
-  expires: number,
-  offset: number,
-  size: number,
-  tombstones: string[],
-): void {
-  segment.noteSeq(seq)
-  if (seq > core.seq) core.seq = seq
-  const index = core.index
-  if (type === RecordType.DELETE) {
-    segment.dead += size
-    const found = index.setIfNewer(key, 0, 0, TOMBSTONE, 0, seq, previous)
-    if (found < 0) return // an older record than the one already known: dead on arrival
-    if (found > 0 && previous.size !== TOMBSTONE) deadAt(core, previous.seg, previous.size)
-    tombstones.push(key)
-    return
-  }
-  const found = index.setIfNewer(key, segment.id, offset, size, expires, seq, previous)
-  if (found < 0) segment.dead += size
-  else if (found > 0 && previous.size !== TOMBSTONE) deadAt(core, previous.seg, previous.size)
-}
-
-function deadAt(core: StoreCore, segmentId: number, size: number): void {
-  const segment = core.segments.get(segmentId)
-  if (segment !== undefined) segment.dead += size
-}
