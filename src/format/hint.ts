@@ -192,74 +192,125 @@ export function sortedOrder(c: HintEntries): Uint32Array {
   return runToEnd(sortedOrderWork(c))
 }
 
-/** Items of a cheap loop (a comparison, a copy) between yields of sliced work, and the work units (time-slice.ts) they count as. */
+/** Entries visited between yields of visitHintWork, and the work units (time-slice.ts) they count as. */
 const STEP = 256
 const STEP_UNITS = 32
 /** Entries sorted natively in one go (~0.2 ms) before the runs are merged a slice at a time. */
 const NATIVE_RUN = 4096
 
+/**
+ * Items of a cheap loop step between yields of sliced work, and the work
+ * units (time-slice.ts) they count as. The loops themselves are plain
+ * functions called a chunk at a time: a generator keeps every local that
+ * lives across a yield in its context object, which made these loops several
+ * times slower (bench/NOTES.md section 13).
+ */
+const CHUNK = 256
+const CHUNK_UNITS = CHUNK >>> 3
+
 /** sortedOrder as sliced work (time-slice.ts): no stretch longer than a few hundred entries' worth. */
 export function* sortedOrderWork(c: HintEntries): SlicedWork<Uint32Array> {
   const n = c.count
   const order = new Uint32Array(n)
-  for (let i = 0; i < n; i++) {
-    order[i] = i
-    if ((i & (STEP - 1)) === 0) yield STEP_UNITS / 4
+  for (let i = 0; i < n; i += CHUNK) {
+    identity(order, i, Math.min(n, i + CHUNK))
+    yield CHUNK_UNITS >>> 2
   }
   let sorted = true
-  for (let i = 1; i < n; i++) {
-    if (c.compare(i - 1, i) > 0) {
-      sorted = false
-      break
-    }
-    if ((i & (STEP - 1)) === 0) yield STEP_UNITS
+  for (let i = 1; i < n && sorted; i += CHUNK) {
+    sorted = ascending(c, i, Math.min(n, i + CHUNK))
+    yield CHUNK_UNITS
   }
   if (sorted) return order // as compaction output, written in key order, is
+  // The prefix all keys share: the 8 bytes after it are what tells them apart.
+  let p = c.keyAt[1]!
+  for (let i = 1; i < n && p > 0; i += CHUNK) {
+    p = sharedPrefix(c, i, Math.min(n, i + CHUNK), p)
+    yield CHUNK_UNITS
+  }
+  const idxBits = 32 - Math.clz32(n - 1)
+  let words = new Uint32Array(2 * n)
+  for (let i = 0; i < n; i += CHUNK) {
+    fillWords(c, words, i, Math.min(n, i + CHUNK), p, idxBits)
+    yield CHUNK_UNITS
+  }
+  words = yield* sortWords(words, n)
+  const mask = idxBits === 32 ? 0xffffffff : (1 << idxBits) - 1
+  for (let i = 0; i < n; i += CHUNK) {
+    indexesOf(words, order, i, Math.min(n, i + CHUNK), mask)
+    yield CHUNK_UNITS
+  }
+  // Runs with equal 8-byte windows: finish with the full comparison.
+  const compare = (a: number, b: number) => c.compare(a, b)
+  for (let i = 0; i < n; ) {
+    const j = runEnd(words, i, n, idxBits)
+    if (j - i > 1) {
+      const run = Array.from(order.subarray(i, j))
+      yield* sortWork(run, compare)
+      order.set(run, i)
+    }
+    if (((i ^ j) & ~(CHUNK - 1)) !== 0) yield CHUNK_UNITS
+    i = j
+  }
+  return order
+}
+
+function identity(order: Uint32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) order[i] = i
+}
+
+/** The entry indexes (low bits) of sorted words from .. to. */
+function indexesOf(words: Uint32Array, order: Uint32Array, from: number, to: number, mask: number): void {
+  for (let i = from; i < to; i++) order[i] = (words[2 * i + LO]! & mask) >>> 0
+}
+
+/** Whether entries from - 1 .. to are in order. */
+function ascending(c: HintEntries, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (c.compare(i - 1, i) > 0) return false
+  return true
+}
+
+/** The length (at most p) of the prefix that entries from .. to share with entry 0. */
+function sharedPrefix(c: HintEntries, from: number, to: number, p: number): number {
   const keys = c.keys
   const keyAt = c.keyAt
-  // The prefix all keys share: the 8 bytes after it are what tells them apart.
-  let p = keyAt[1]!
   const s0 = keyAt[0]!
-  for (let i = 1; i < n && p > 0; i++) {
+  for (let i = from; i < to && p > 0; i++) {
     const s = keyAt[2 * i]!
     const l = keyAt[2 * i + 1]!
     if (l < p) p = l
     let j = 0
     while (j < p && keys[s + j] === keys[s0 + j]) j++
     p = j
-    if ((i & (STEP - 1)) === 0) yield STEP_UNITS
   }
-  const idxBits = 32 - Math.clz32(n - 1)
-  let words = new Uint32Array(2 * n)
-  const byteAt = (s: number, l: number, k: number): number => (k < l ? keys[s + k]! : 0)
-  for (let i = 0; i < n; i++) {
+  return p
+}
+
+/** Per entry a 64-bit sort word: the 8 key bytes after the shared prefix p, the entry's index in the low idxBits. */
+function fillWords(c: HintEntries, words: Uint32Array, from: number, to: number, p: number, idxBits: number): void {
+  const keys = c.keys
+  const keyAt = c.keyAt
+  for (let i = from; i < to; i++) {
     const s = keyAt[2 * i]!
     const l = keyAt[2 * i + 1]!
-    words[2 * i + HI] = ((byteAt(s, l, p) << 24) | (byteAt(s, l, p + 1) << 16) | (byteAt(s, l, p + 2) << 8) | byteAt(s, l, p + 3)) >>> 0
-    const low = (byteAt(s, l, p + 4) << 24) | (byteAt(s, l, p + 5) << 16) | (byteAt(s, l, p + 6) << 8) | byteAt(s, l, p + 7)
+    words[2 * i + HI] = ((byteAt(keys, s, l, p) << 24) | (byteAt(keys, s, l, p + 1) << 16) | (byteAt(keys, s, l, p + 2) << 8) | byteAt(keys, s, l, p + 3)) >>> 0
+    const low = (byteAt(keys, s, l, p + 4) << 24) | (byteAt(keys, s, l, p + 5) << 16) | (byteAt(keys, s, l, p + 6) << 8) | byteAt(keys, s, l, p + 7)
     words[2 * i + LO] = (((low >>> idxBits) << idxBits) | i) >>> 0
-    if ((i & (STEP - 1)) === 0) yield STEP_UNITS
   }
-  words = yield* sortWords(words, n)
-  const mask = idxBits === 32 ? 0xffffffff : (1 << idxBits) - 1
-  for (let i = 0; i < n; i++) {
-    order[i] = (words[2 * i + LO]! & mask) >>> 0
-    if ((i & (STEP - 1)) === 0) yield STEP_UNITS
-  }
-  // Runs with equal 8-byte windows: finish with the full comparison.
-  const compare = (a: number, b: number) => c.compare(a, b)
-  for (let i = 0; i < n; ) {
-    let j = i + 1
-    while (j < n && words[2 * j + HI] === words[2 * i + HI] && words[2 * j + LO]! >>> idxBits === words[2 * i + LO]! >>> idxBits) j++
-    if (j - i > 1) {
-      const run = Array.from(order.subarray(i, j))
-      yield* sortWork(run, compare)
-      order.set(run, i)
-    }
-    if (((i ^ j) & ~(STEP - 1)) !== 0) yield STEP_UNITS
-    i = j
-  }
-  return order
+}
+
+/** Byte k of the key at keys[s .. s + l), 0 past its end. */
+function byteAt(keys: Buffer, s: number, l: number, k: number): number {
+  return k < l ? keys[s + k]! : 0
+}
+
+/** The end of the run of sorted words from i whose 8-byte windows are equal. */
+function runEnd(words: Uint32Array, i: number, n: number, idxBits: number): number {
+  const hi = words[2 * i + HI]
+  const lo = words[2 * i + LO]! >>> idxBits
+  let j = i + 1
+  while (j < n && words[2 * j + HI] === hi && words[2 * j + LO]! >>> idxBits === lo) j++
+  return j
 }
 
 /**
@@ -275,31 +326,54 @@ function* sortWords(words: Uint32Array<ArrayBuffer>, n: number): SlicedWork<Uint
   if (n <= NATIVE_RUN) return words
   let from = words
   let to = new Uint32Array(2 * n)
+  const cursor: MergeCursor = { i: 0, j: 0, k: 0 }
   for (let width = NATIVE_RUN; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n)
       const hi = Math.min(lo + 2 * width, n)
-      let i = lo
-      let j = mid
-      let k = lo
-      while (i < mid && j < hi) {
-        const ah = from[2 * i + HI]!
-        const bh = from[2 * j + HI]!
-        const fromI = ah < bh || (ah === bh && from[2 * i + LO]! < from[2 * j + LO]!)
-        const src = fromI ? i++ : j++
-        to[2 * k] = from[2 * src]!
-        to[2 * k + 1] = from[2 * src + 1]!
-        k++
-        if ((k & (STEP - 1)) === 0) yield STEP_UNITS
+      cursor.i = lo
+      cursor.j = mid
+      cursor.k = lo
+      while (cursor.i < mid && cursor.j < hi) {
+        mergeSome(from, to, cursor, mid, hi, CHUNK)
+        yield CHUNK_UNITS
       }
+      const { i, j } = cursor
+      let k = cursor.k
       to.set(from.subarray(2 * i, 2 * mid), 2 * k)
       k += mid - i
       to.set(from.subarray(2 * j, 2 * hi), 2 * k)
-      yield (hi - lo) >>> 8
     }
     ;[from, to] = [to, from]
   }
   return from
+}
+
+/** Where a merge of two runs of sort words stands: next of the left run, next of the right, next output. */
+interface MergeCursor {
+  i: number
+  j: number
+  k: number
+}
+
+/** Merges up to `budget` words of runs [i, mid) and [j, hi) of `from` into `to`. */
+function mergeSome(from: Uint32Array, to: Uint32Array, cursor: MergeCursor, mid: number, hi: number, budget: number): void {
+  let i = cursor.i
+  let j = cursor.j
+  let k = cursor.k
+  const stop = k + budget
+  while (i < mid && j < hi && k < stop) {
+    const ah = from[2 * i + HI]!
+    const bh = from[2 * j + HI]!
+    const fromI = ah < bh || (ah === bh && from[2 * i + LO]! < from[2 * j + LO]!)
+    const src = fromI ? i++ : j++
+    to[2 * k] = from[2 * src]!
+    to[2 * k + 1] = from[2 * src + 1]!
+    k++
+  }
+  cursor.i = i
+  cursor.j = j
+  cursor.k = k
 }
 
 // --- encoding ---
@@ -318,7 +392,7 @@ export function encodeHintEntriesSliced(replaces: readonly number[], c: HintEntr
   return runSliced(encodeHintEntriesWork(replaces, c, options), slicer)
 }
 
-/** Entries encoded between yields (~100 ns each), and the work units they count as. */
+/** Entries encoded between yields (~100 ns each: a plain function per step, see encodeEntries), and the work units they count as. */
 const ENCODE_STEP = 256
 const ENCODE_UNITS = 96
 
@@ -341,14 +415,43 @@ function* encodeHintEntriesWork(replaces: readonly number[], c: HintEntries, opt
   if (partial) at = buf.writeUInt32BE(options.tailCrc ?? 0, at)
   at = putVarint(buf, at, replaces.length)
   for (const id of replaces) at = putVarint(buf, at, id)
-  const keys = c.keys
-  const keyAt = c.keyAt
-  let prevStart = 0
-  let prevLength = 0
+  const state: EncodeState = { at, prevStart: 0, prevLength: 0 }
   // The checksum is taken as the bytes are written, a step's worth at a time (~11 MB for a 64 MiB segment).
   let crc = 0
   let crcAt = 0
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < n; k += ENCODE_STEP) {
+    encodeEntries(buf, c, order, k, Math.min(n, k + ENCODE_STEP), state)
+    crc = crc32(buf.subarray(crcAt, state.at), crc)
+    crcAt = state.at
+    yield ENCODE_UNITS
+  }
+  at = state.at
+  buf.writeUInt32BE(n, at)
+  buf.writeUInt32BE(crc32(buf.subarray(crcAt, at + 4), crc), at + 4)
+  return buf.subarray(0, at + TRAILER_SIZE)
+}
+
+/** Where encoding stands between steps: the next byte, and the previous key (for the shared prefix). */
+interface EncodeState {
+  at: number
+  prevStart: number
+  prevLength: number
+}
+
+/**
+ * Encodes entries order[from .. to) at state.at. A plain function, not part
+ * of the generator that calls it: a generator keeps every local that lives
+ * across a yield in its context object, and this loop runs ~500k times per
+ * sealed segment (section 13 of bench/NOTES.md).
+ */
+function encodeEntries(buf: Buffer, c: HintEntries, order: Uint32Array, from: number, to: number, state: EncodeState): void {
+  const keys = c.keys
+  const keyAt = c.keyAt
+  const nums = c.nums
+  let at = state.at
+  let prevStart = state.prevStart
+  let prevLength = state.prevLength
+  for (let k = from; k < to; k++) {
     const i = order[k]!
     const b = 5 * i
     const expires = nums[b + 2]!
@@ -368,15 +471,10 @@ function* encodeHintEntriesWork(replaces: readonly number[], c: HintEntries, opt
     if (expires !== 0) at = putVarint(buf, at, expires)
     prevStart = start
     prevLength = length
-    if (k % ENCODE_STEP === ENCODE_STEP - 1) {
-      crc = crc32(buf.subarray(crcAt, at), crc)
-      crcAt = at
-      yield ENCODE_UNITS
-    }
   }
-  buf.writeUInt32BE(n, at)
-  buf.writeUInt32BE(crc32(buf.subarray(crcAt, at + 4), crc), at + 4)
-  return buf.subarray(0, at + TRAILER_SIZE)
+  state.at = at
+  state.prevStart = prevStart
+  state.prevLength = prevLength
 }
 
 /** Encodes a hint; entries may come in any order. */
