@@ -23,7 +23,7 @@ import { RecordType } from './format/record.js'
 import type { BulkLoader } from './index/ordered-index.js'
 import { intactRecordAfter, scanSegment } from './log/scan.js'
 import { DATA_SUFFIX, HINT_SUFFIX, Segment, parseSegmentFileName, segmentFileName } from './log/segment.js'
-import { ACTIVE_HINT_SUFFIX, parseActiveHintFileName, readTailCrc, withActiveHint } from './log/seal.js'
+import { ACTIVE_HINT_SUFFIX, parseActiveHintFileName, readTailCrc, rememberScan, withActiveHint } from './log/seal.js'
 import type { StoreCore } from './core.js'
 import { TimeSlicer } from './time-slice.js'
 
@@ -250,6 +250,8 @@ async function scanIntoHint(
   scans.delete(segment.id)
   if (entries.count === 0) return
   const buf = await encodeHintEntriesSliced([], entries, { dataLength: segment.size, partial: true }, slicer)
+  // Sealing the segment, or the hint close() writes for it, takes its entries from here instead of scanning again.
+  rememberScan(segment, buf, from, segment.size)
   scans.set(segment.id, { id: segment.id, buf, path: segment.dataPath, header: readHintHeader(buf, segment.dataPath), partial: true, scanned: true })
 }
 

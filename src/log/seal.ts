@@ -36,6 +36,20 @@ export function parseActiveHintFileName(name: string): { id: number; temporary: 
 /** Segments whose `<id>.active.hint` exists on disk (so sealing them removes it). */
 export const withActiveHint = new WeakSet<Segment>()
 
+/**
+ * What recovery scanned of a segment no hint covered (after a crash, the
+ * whole segment that was being written), encoded as a hint in memory
+ * (src/recovery.ts), kept until the segment is sealed: sealing it, or the
+ * hint close() writes for it, decodes these entries instead of reading and
+ * checking the data file again (~1.5 s for 64 MiB of small records).
+ */
+const scannedAtOpen = new WeakMap<Segment, { buf: Buffer; from: number; end: number }>()
+
+/** Called by recovery: `buf` (a hint) lists the records of `segment` in [from, end), checked by its scan. */
+export function rememberScan(segment: Segment, buf: Buffer, from: number, end: number): void {
+  scannedAtOpen.set(segment, { buf, from, end })
+}
+
 /** Scans records in [from, end) of a segment into `entries`; `damage` set if the scan stopped before `end`. */
 async function scanEntries(
   core: StoreCore,
@@ -74,6 +88,11 @@ async function segmentEntries(core: StoreCore, segment: Segment, slicer: TimeSli
   if (appended.from > FILE_HEADER_SIZE && withActiveHint.has(segment)) {
     const prefix = await activeHintEntries(core, segment, appended.from, slicer)
     if (prefix !== undefined) ({ entries, end: from } = prefix)
+  }
+  const scanned = scannedAtOpen.get(segment)
+  if (scanned !== undefined && scanned.from === from && scanned.end === appended.from) {
+    await visitHintSliced(scanned.buf, segment.dataPath, (b, keyStart, keyEnd, type, seq, expires, offset, size) => entries.add(type, seq, expires, offset, size, b, keyStart, keyEnd), slicer)
+    from = scanned.end
   }
   if (from < appended.from) {
     const before = await scanEntries(core, segment, appended.from, entries, from)
@@ -188,6 +207,7 @@ export async function sealSegment(
   }
   const entries = await collectHintEntries(core, segment, slicer)
   forgetAppended(segment) // nothing appends to a sealed segment: its collection is done with
+  scannedAtOpen.delete(segment)
   await publishHint(core, segment, [], entries, slicer)
   if (withActiveHint.has(segment)) {
     // Superseded by the full hint; if this unlink is lost, the next open removes it.

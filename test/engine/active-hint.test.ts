@@ -5,7 +5,7 @@
  * mismatched one is dropped and the segment scanned.
  */
 import test from 'tape'
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CaskDB, type CaskOptions } from '../../src/index.js'
 import { nodeFileSystem } from '../../src/io/file-system.js'
@@ -153,4 +153,60 @@ test('active hint: sealing the segment replaces it; backups carry their own; des
   t.equal(activeHints(location).length, 1)
   await CaskDB.destroy(location)
   t.notOk(existsSync(location), 'destroy removed every file, the active hint too')
+})
+
+test('active hint: after a crash, the close that follows the recovering open writes its hint from what the open scanned, reading no record again', async (t) => {
+  const location = tempPath()
+  const big = { ...options, maxSegmentSize: 1024 * 1024 } // one segment throughout
+  await fill(location, 1500, 0, big)
+  const active = dataFiles(location).at(-1)!
+  const file = join(location, active)
+  // As a kill -9 leaves it: the records, no close-time hint.
+  for (const name of activeHints(location)) writeFileSync(join(location, name), '')
+  const size = statSync(file).size
+  const counting = countingFs()
+  const db = await CaskDB.open(location, { ...big, fs: counting.fs })
+  t.ok((counting.bytesRead.get(file) ?? 0) >= size - 8, 'the open scanned the segment')
+  await db.put('after', 'the crash')
+  const before = counting.bytesRead.get(file) ?? 0
+  await db.close()
+  const closeRead = (counting.bytesRead.get(file) ?? 0) - before
+  t.ok(closeRead <= 4096, `the close read ${closeRead} bytes of the ${size}-byte segment (the tail its hint's check covers), not the segment again`)
+  t.equal(activeHints(location).length, 1, 'and wrote the hint')
+  const fresh = countingFs()
+  const reopened = await CaskDB.open(location, { ...big, fs: fresh.fs })
+  t.ok((fresh.bytesRead.get(file) ?? 0) <= 8 + 4096, 'the next open loads that hint and reads no record')
+  t.equal(str(await reopened.get('after')), 'the crash', 'the record appended after the recovering open is there')
+  await reopened.del('after')
+  await expectKeys(t, reopened, 1500, 0, 'after the hint written from the scan')
+  await reopened.close()
+  t.same(await CaskDB.verify(location), [], 'verify is clean')
+})
+
+test('active hint: segments left unsealed by a crash are sealed from what the open scanned, without reading them again', async (t) => {
+  const location = tempPath()
+  await fill(location, 8000) // 64 KiB segments: several sealed ones
+  const sealedHints = readdirSync(location).filter((n) => /^\d{8}\.hint$/.test(n))
+  t.ok(sealedHints.length >= 2, `${sealedHints.length} sealed hints`)
+  // A crash before their seals finished: the hints never made it.
+  for (const name of [...sealedHints, ...activeHints(location)]) unlinkSync(join(location, name))
+  const counting = countingFs()
+  const db = await CaskDB.open(location, { ...options, fs: counting.fs })
+  const afterOpen = new Map(counting.bytesRead)
+  await db.flush()
+  while (db.stats().backgroundTasks > 0) await new Promise((resolve) => setTimeout(resolve, 5))
+  let reread = 0
+  for (const name of dataFiles(location)) {
+    const path = join(location, name)
+    reread += (counting.bytesRead.get(path) ?? 0) - (afterOpen.get(path) ?? 0)
+  }
+  t.equal(reread, 0, 'the seals after the open read no data file')
+  t.same(
+    readdirSync(location).filter((n) => /^\d{8}\.hint$/.test(n)).sort(),
+    sealedHints.sort(),
+    'every segment but the active one has its hint again',
+  )
+  await expectKeys(t, db, 8000, 0, 'after the recovering open')
+  await db.close()
+  t.same(await CaskDB.verify(location), [], 'verify is clean (the hints match their segments)')
 })
