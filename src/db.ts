@@ -893,7 +893,7 @@ export class CaskDB extends EventEmitter {
       expiredPurged: core.stats.expiredPurged,
       bufferedBytes: this.#writer!.bufferedBytes,
       backgroundTasks: this.#tasks.pending,
-      recovery: { truncatedBytes: r.truncatedBytes, rebuiltHints: r.rebuiltHints, removedFiles: [...r.removedFiles] },
+      recovery: { truncatedBytes: r.truncatedBytes, rebuiltHints: r.rebuiltHints, scannedBytes: r.scannedBytes, removedFiles: [...r.removedFiles] },
     }
   }
 }

@@ -186,9 +186,9 @@ export const stats: Command = {
       const deadShare = s.diskBytes > 0 ? Math.round((s.deadBytes / s.diskBytes) * 100) : 0
       const r = s.recovery
       const recovered =
-        r.truncatedBytes === 0 && r.rebuiltHints === 0 && r.removedFiles.length === 0
+        r.truncatedBytes === 0 && r.rebuiltHints === 0 && r.removedFiles.length === 0 && r.scannedBytes === 0
           ? 'clean'
-          : `cut ${formatBytes(r.truncatedBytes)} of torn writes, rebuilt ${r.rebuiltHints} hints, removed ${r.removedFiles.length} leftover files`
+          : `scanned ${formatBytes(r.scannedBytes)} no hint covered, cut ${formatBytes(r.truncatedBytes)} of torn writes, rebuilt ${r.rebuiltHints} hints, removed ${r.removedFiles.length} leftover files`
       const rows: [string, string][] = [
         ['location', location],
         ['keys', formatCount(s.keys)],

@@ -95,6 +95,7 @@ test('active hint: records appended after the reopen survive a crash, a torn tai
   const read = counting.bytesRead.get(file) ?? 0
   t.ok(read < full.length - covered + 8 + 4096 + 1024, `only the bytes after the hint were scanned (${read} of ${full.length})`)
   t.equal(reopened.stats().recovery.truncatedBytes, recordsIn(full).at(-1)!.size - 5, 'the torn record is cut')
+  t.equal(reopened.stats().recovery.scannedBytes, full.length - 5 - reopened.stats().recovery.truncatedBytes - covered, 'scannedBytes: the intact records after the hint')
   t.equal(await reopened.get('last'), undefined, 'and absent')
   let wrong = 0
   for (let i = 0; i < 1000; i++) {
@@ -167,6 +168,7 @@ test('active hint: after a crash, the close that follows the recovering open wri
   const counting = countingFs()
   const db = await CaskDB.open(location, { ...big, fs: counting.fs })
   t.ok((counting.bytesRead.get(file) ?? 0) >= size - 8, 'the open scanned the segment')
+  t.equal(db.stats().recovery.scannedBytes, size - 8, 'stats say how much it scanned (all records, after the file header)')
   await db.put('after', 'the crash')
   const before = counting.bytesRead.get(file) ?? 0
   await db.close()
@@ -176,6 +178,7 @@ test('active hint: after a crash, the close that follows the recovering open wri
   const fresh = countingFs()
   const reopened = await CaskDB.open(location, { ...big, fs: fresh.fs })
   t.ok((fresh.bytesRead.get(file) ?? 0) <= 8 + 4096, 'the next open loads that hint and reads no record')
+  t.equal(reopened.stats().recovery.scannedBytes, 0, 'and says it scanned nothing')
   t.equal(str(await reopened.get('after')), 'the crash', 'the record appended after the recovering open is there')
   await reopened.del('after')
   await expectKeys(t, reopened, 1500, 0, 'after the hint written from the scan')
