@@ -238,6 +238,7 @@ async function scanIntoHint(
       entries.add(header.type, header.seq, header.expires, offset, size, buf, keyStart, keyStart + header.keyLength)
     },
     from,
+    slicer,
   )
   if (result.end < segment.size) {
     // A torn tail is cut; damage with intact records after it is not a torn tail.
@@ -355,13 +356,15 @@ async function loadHints(
 const ADMIT_BATCH = 1024
 
 /**
- * Merging hints gives way to the event loop after every OPEN_SLICE_MS of
- * work: an open of ten million keys takes seconds, and the rest of the
- * application (a health check, a timer, an HTTP request that does not need
- * the store) must not freeze for all of them. Long enough that the pauses
- * cost nothing measurable.
+ * An open (its scans and the merge of the hints) gives way to the event loop
+ * after every OPEN_SLICE_MS of work: an open of ten million keys takes
+ * seconds, and the rest of the application (a health check, a timer, an HTTP
+ * request that does not need the store) must not freeze for all of them.
+ * Long enough that the pauses cost little: a pause is ~0.1 ms, but V8 also
+ * runs deferred GC work in some of them (measured at 10 ms slices: ~20 ms of
+ * pauses in a 1M-key open, bench/NOTES.md section 13).
  */
-export const OPEN_SLICE_MS = 10
+export const OPEN_SLICE_MS = 25
 
 async function mergeHints(
   core: StoreCore,

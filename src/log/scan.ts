@@ -125,10 +125,10 @@ export async function scanSegment(
   path: string,
   visit: RecordVisitor,
   from = FILE_HEADER_SIZE,
+  slicer = new TimeSlicer(),
 ): Promise<ScanResult> {
   const win = new Window(fs, fd, fileSize, path)
   const header = newHeader()
-  const slicer = new TimeSlicer()
   let offset = from
   while (offset < fileSize) {
     let size = checkBuffered(win, offset, header)
