@@ -41,7 +41,7 @@
  * 116 bytes of key and value, a 29-byte header alone made a record 1.25x its
  * payload; a 10-byte header makes it 1.09x.
  */
-import { crc32 } from 'node:zlib'
+import { crc32Of } from './crc32.js'
 import { putVarint, varintSize } from './varint.js'
 
 /** Size of a layout 1 header. */
@@ -105,7 +105,7 @@ export function writeRecord(
   p += key.length
   if (value !== undefined) target.set(value, p)
   const end = p + valueLength
-  target.writeUInt32BE(crc32(target.subarray(at + 4, end)), at)
+  target.writeUInt32BE(crc32Of(target, at + 4, end), at)
   return end - at
 }
 
@@ -217,7 +217,7 @@ export function valueStartOf(buf: Buffer, at: number, size: number): number {
 
 /** True when the record of `size` bytes at `at` matches its checksum. */
 export function checksumOk(buf: Buffer, at: number, size: number): boolean {
-  return buf.readUInt32BE(at) === crc32(buf.subarray(at + 4, at + size))
+  return buf.readUInt32BE(at) === crc32Of(buf, at + 4, at + size)
 }
 
 export function isKnownType(type: number): boolean {
