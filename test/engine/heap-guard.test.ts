@@ -132,7 +132,7 @@ test('a process that fills its heap gets OUT_OF_MEMORY and closes cleanly, inste
   await db.close()
 })
 
-test('an open without room for the heap guard’s reserve fails with OUT_OF_MEMORY and changes nothing; unguarded, the same open fits (keys stay packed, from hints and from a scan)', async (t) => {
+test('an open without room for the heap guard’s reserve fails with OUT_OF_MEMORY and loses nothing; unguarded, the same open fits (keys stay packed, from hints and from a scan)', async (t) => {
   const location = tempPath()
   const db = await CaskDB.open(location, { maxSegmentSize: 4 * 1024 * 1024 })
   const keyTail = 'k'.repeat(200)
@@ -183,5 +183,5 @@ test('an open without room for the heap guard’s reserve fails with OUT_OF_MEMO
 
   const big = await run(256)
   const ok = JSON.parse(big.out.trim().split('\n').pop() ?? '{}') as { opened: boolean; keys: number }
-  t.deepEqual(ok, { opened: true, keys: total }, 'with a larger heap the same database opens whole (the refused open changed nothing)')
+  t.deepEqual(ok, { opened: true, keys: total }, 'with a larger heap the same database opens whole (the refused open lost nothing)')
 })
