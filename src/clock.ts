@@ -6,8 +6,12 @@
 export interface Clock {
   /** Wall-clock ms (Date.now): expiry times. */
   now(): number
-  /** Monotonic ms with sub-ms resolution (performance.now): timing reads. */
-  monotonic(): number
+  /**
+   * Monotonic ms with sub-ms resolution: timing reads (read-around). Optional,
+   * so that clocks written before it existed still work: performance.now()
+   * is used without it.
+   */
+  monotonic?(): number
   setInterval(fn: () => void, ms: number): Timer
   setTimeout(fn: () => void, ms: number): Timer
 }

@@ -80,7 +80,7 @@ export class StoreCore {
     this.cache = new ValueCache(options.cacheSize, options.maxSegmentSize)
     this.readAround = new ReadAround({
       window: options.readAround,
-      now: () => clock.monotonic(),
+      now: clock.monotonic !== undefined ? () => clock.monotonic!() : () => performance.now(),
       storeBytes: () => this.totals().diskBytes,
       ramBytes: totalmem(),
     })

@@ -175,7 +175,7 @@ test('a crash after publishing but before deleting old segments: next open remov
 test('expired records and tombstones are dropped by compaction without reviving older values', async (t) => {
   const location = tempPath()
   let now = 1_000_000
-  const clock = { now: () => now, monotonic: () => now, setInterval: () => ({ clear() {} }), setTimeout: () => ({ clear() {} }) }
+  const clock = { now: () => now, setInterval: () => ({ clear() {} }), setTimeout: () => ({ clear() {} }) }
   const db = await CaskDB.open(location, { ...small, clock })
   for (let i = 0; i < 100; i++) await db.put(`k${i}`, 'old-value'.repeat(4))
   for (let i = 0; i < 100; i++) await db.put(`k${i}`, 'short-lived'.repeat(4), { ttl: 1000 })
