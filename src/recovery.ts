@@ -227,6 +227,8 @@ async function scanIntoHint(
   slicer: TimeSlicer,
 ): Promise<void> {
   const from = active?.header.dataLength ?? FILE_HEADER_SIZE
+  scans.delete(segment.id)
+  if (from >= segment.size) return // after a clean close: its close-time hint covers it all
   const entries = new HintEntries()
   const result = await scanSegment(
     core.fs,
@@ -255,7 +257,6 @@ async function scanIntoHint(
     segment.size = result.end
   }
   report.scannedBytes += segment.size - from
-  scans.delete(segment.id)
   if (entries.count === 0) return
   const buf = await encodeHintEntriesSliced([], entries, { dataLength: segment.size, partial: true }, slicer)
   // Sealing the segment, or the hint close() writes for it, takes its entries from here instead of scanning again.

@@ -107,9 +107,7 @@ export class Segment {
       const record = this.readRecord(fs, offset, size)
       return record.subarray(valueStart(record, 0, size, this.dataPath, offset))
     }
-    const buf = scratchBuffer(size)
-    this.readInto(fs, buf, offset, size, size)
-    return copyValue(buf, 0, size, this.dataPath, offset)
+    return this.readValueWithin(fs, offset, size, offset, offset + size)
   }
 
   /**
@@ -119,6 +117,7 @@ export class Segment {
    */
   readValueWithin(fs: FileSystem, offset: number, size: number, from: number, to: number): Buffer {
     const length = to - from
+    // A window too large for the scratch buffer: the record alone (readValue passes a window of just the record).
     if (length > SCRATCH_MAX) return this.readValue(fs, offset, size)
     const buf = scratchBuffer(length)
     let n: number
@@ -132,24 +131,6 @@ export class Segment {
       throw corruption('record checksum mismatch', this.dataPath, offset)
     }
     return copyValue(buf, at, size, this.dataPath, offset)
-  }
-
-  /**
-   * Reads up to `length` bytes at `offset` into `buf` and checks the record
-   * of `size` bytes that starts there; returns the bytes read (≥ size).
-   * Throws CORRUPTION if that record is short or fails its checksum.
-   */
-  readInto(fs: FileSystem, buf: Buffer, offset: number, size: number, length: number): number {
-    let n: number
-    try {
-      n = fs.readSync(this.fd, buf, 0, length, offset)
-    } catch (err) {
-      throw ioError(`reading ${this.dataPath}`, err)
-    }
-    if (n < size || size < MIN_RECORD_SIZE || !checksumOk(buf, 0, size)) {
-      throw corruption('record checksum mismatch', this.dataPath, offset)
-    }
-    return n
   }
 
   async readRecordAsync(fs: FileSystem, offset: number, size: number): Promise<Buffer> {
