@@ -82,9 +82,7 @@ export function cacheRecords(cache: ValueCache, segmentId: number, buf: Buffer, 
       // Values written through on put are cached already (and the same bytes).
       if (!cache.has(segmentId, base + at)) {
         if (!checksumOk(buf, at, size)) return DAMAGED
-        const value = Buffer.allocUnsafe(valueLength)
-        value.set(buf.subarray(at + size - valueLength, at + size))
-        cache.set(segmentId, base + at, value)
+        cache.set(segmentId, base + at, buf.subarray(at + size - valueLength, at + size))
       }
     } else if (!checksumOk(buf, at, size)) {
       return DAMAGED

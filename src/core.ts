@@ -142,8 +142,7 @@ export class StoreCore {
       if (filled !== undefined) return filled
     }
     const value = this.readAround.value(this.fs, segment, offset, size)
-    cache.set(segment.id, offset, value)
-    return value
+    return cache.set(segment.id, offset, value, true) ?? value
   }
 
   /**

@@ -33,7 +33,12 @@ export interface CaskOptions {
   writeBufferSize?: number
   /** Flush the write buffer at least every N ms. @defaultValue 100 */
   flushInterval?: number
-  /** Byte budget of the LRU value cache; 0 turns it off. @defaultValue 64 MiB */
+  /**
+   * Byte budget of the LRU value cache (value bytes plus 64 per entry); 0 turns
+   * it off. Small values are copied into slabs the cache owns, so the memory it
+   * keeps alive stays within twice the cached bytes plus two slabs (≤ 256 KiB each).
+   * @defaultValue 64 MiB
+   */
   cacheSize?: number
   /**
    * After open, read the store into the value cache in the background (slices of

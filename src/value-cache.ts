@@ -15,8 +15,12 @@
  * was removed (see `releaseSegments`); positions that do not fit (no free
  * ordinal, or an offset past the stride) fall back to a double key above
  * 2^31, which can never equal a Smi key.
+ *
+ * Values are kept in memory of the cache's own (see value-slabs.ts): a small
+ * Buffer sliced from Node's shared pool would keep 8 KiB alive per value.
  */
 import { LRUCache } from 'lru-cache'
+import { ValueSlabs, type Slab } from './value-slabs.js'
 
 /** Bytes charged per entry beyond the value (Buffer object, list slots, Map entry). */
 export const ENTRY_OVERHEAD = 64
@@ -37,6 +41,7 @@ export class ValueCache {
   /** The byte budget (0: the cache is off). */
   readonly maxBytes: number
   readonly #lru: LRUCache<number, Buffer> | undefined
+  readonly #slabs: ValueSlabs
   readonly #stride: number
   readonly #ordinals = new Map<number, number>()
   readonly #free: number[] = []
@@ -58,7 +63,9 @@ export class ValueCache {
     this.maxBytes = maxBytes
     this.#stride = strideFor(maxSegmentSize)
     this.#ordinalLimit = TWO_32 / this.#stride
-    this.#lru = maxBytes > 0 ? new LRUCache<number, Buffer>({ maxSize: maxBytes }) : undefined
+    const slabs = new ValueSlabs(maxBytes)
+    this.#slabs = slabs
+    this.#lru = maxBytes > 0 ? new LRUCache<number, Buffer>({ maxSize: maxBytes, dispose: (value) => slabs.drop(value) }) : undefined
   }
 
   /** The cached value; the caller must not modify it (copy before handing it out). */
@@ -79,13 +86,52 @@ export class ValueCache {
     return this.#lru?.has(this.#key(segment, offset, false), this.#readOptions) ?? false
   }
 
-  /** Caches `value`, which the cache then owns: nobody may modify it afterwards. */
-  set(segment: number, offset: number, value: Buffer): void {
+  /**
+   * Caches the bytes of `value` and returns what the cache keeps, which the
+   * caller must not modify; undefined if the cache is off or the value does
+   * not fit in it. The cache keeps a copy, except with `given` (the caller
+   * hands `value` over: nobody may modify it afterwards) for a Buffer of its
+   * own larger than a few KiB.
+   */
+  set(segment: number, offset: number, value: Uint8Array, given = false): Buffer | undefined {
     const lru = this.#lru
-    if (lru === undefined) return
+    const size = value.length + ENTRY_OVERHEAD
+    if (lru === undefined || size > this.maxBytes) return undefined
+    const key = this.#key(segment, offset, true)
+    const kept = this.#slabs.hold(value, key, given)
     const options = this.#setOptions
-    options.size = value.length + ENTRY_OVERHEAD
-    lru.set(this.#key(segment, offset, true), value, options)
+    options.size = size
+    lru.set(key, kept, options)
+    this.#moveSparsest(lru)
+    return kept
+  }
+
+  /**
+   * While the slabs hold more than twice the cached bytes (plus two slabs),
+   * moves the values left in the emptiest one into the current one, freeing
+   * it. A move copies less than half a slab and frees a whole one, so the
+   * copying costs at most about what the sets that left the holes copied.
+   */
+  #moveSparsest(lru: LRUCache<number, Buffer>): void {
+    const slabs = this.#slabs
+    const options = this.#setOptions
+    for (let slab = slabs.sparsest(); slab !== undefined; slab = slabs.sparsest()) this.#moveOut(lru, slab, options)
+  }
+
+  #moveOut(lru: LRUCache<number, Buffer>, slab: Slab, options: { size: number }): void {
+    const slabs = this.#slabs
+    for (const key of slab.keys) {
+      const value = lru.peek(key, this.#readOptions)
+      if (value === undefined || !slabs.isIn(value, slab)) continue
+      options.size = value.length + ENTRY_OVERHEAD
+      // Replacing the value drops the old place (dispose); it also makes the entry the most recent, as a read would.
+      lru.set(key, slabs.hold(value, key, true), options)
+    }
+  }
+
+  /** Bytes of memory the cache's small values occupy, holes included (at most 2 × their bytes + 2 slabs). */
+  get slabBytes(): number {
+    return this.#slabs.slabTotal
   }
 
   delete(segment: number, offset: number): void {
@@ -141,6 +187,7 @@ export class ValueCache {
 
   clear(): void {
     this.#lru?.clear()
+    this.#slabs.clear()
     this.#ordinals.clear()
     this.#free.length = 0
     this.#released.length = 0

@@ -197,13 +197,9 @@ export class WritePath {
         const existed = core.index.set(op.key, segment.id, position, size, op.expires, seq, prev)
         if (existed) core.markDead(prev)
         if ((writeThrough || existed) && valueLength <= WRITE_THROUGH_LIMIT && cache.room >= valueLength + ENTRY_OVERHEAD) {
-          // A value Buffer the engine made itself (from a string) is cached as it is: nobody can change it.
-          let value = op.value!
-          if (!op.owned) {
-            value = Buffer.allocUnsafe(valueLength)
-            bytes.copy(value, 0, valueStart, valueStart + valueLength)
-          }
-          cache.set(segment.id, position, value)
+          // The cache copies what it keeps; a large value Buffer the engine made itself (from a string) is handed over as it is.
+          if (op.owned) cache.set(segment.id, position, op.value!, true)
+          else cache.set(segment.id, position, bytes.subarray(valueStart, valueStart + valueLength))
         }
       } else {
         segment.dead += size // a tombstone is dead weight from birth

@@ -21,33 +21,41 @@ test('the value cache holds the bytes written, even if the caller reuses its buf
   await db.close()
 })
 
-test('write-through keeps the Buffer the engine made from a string value, and copies a caller\'s Buffer', async (t) => {
+test('write-through caches a copy of a caller\'s Buffer and of small values, and takes over a large Buffer the engine made from a string', async (t) => {
   const db = await CaskDB.open(tempPath())
-  const cached: Buffer[] = []
+  const given: Uint8Array[] = []
+  const kept: Array<Buffer | undefined> = []
   const made: Buffer[] = []
   const set = ValueCache.prototype.set
   const from = Buffer.from
-  ValueCache.prototype.set = function (this: ValueCache, segment: number, offset: number, value: Buffer): void {
-    cached.push(value)
-    set.call(this, segment, offset, value)
+  ValueCache.prototype.set = function (this: ValueCache, segment: number, offset: number, value: Uint8Array, handedOver?: boolean): Buffer | undefined {
+    given.push(value)
+    const result = set.call(this, segment, offset, value, handedOver)
+    kept.push(result)
+    return result
   }
-  const text = 'a string value, turned into bytes by the engine'
+  const small = 'a string value, turned into bytes by the engine'
+  const large = 'L'.repeat(4096) // the largest value write-through caches; above Node's pool size
   Buffer.from = function (this: unknown, ...args: unknown[]): Buffer {
     const b = (from as (...a: unknown[]) => Buffer).apply(this, args)
-    if (args[0] === text) made.push(b)
+    if (args[0] === small || args[0] === large) made.push(b)
     return b
   } as typeof Buffer.from
   try {
-    await db.put('s', text)
+    await db.put('s', small)
+    await db.put('l', large)
     const callers = Buffer.from('a Buffer value, which its caller keeps')
     await db.put('b', callers)
-    t.equal(made.length, 1, 'the string was turned into bytes once')
-    t.equal(cached.length, 2, 'both values went to the cache')
-    t.equal(cached[0], made[0], "the string's Buffer is cached as it is (no copy)")
-    t.notEqual(cached[1], callers, "the caller's Buffer is not")
-    t.ok(cached[1]!.equals(callers), '(a copy of it is)')
+    t.equal(made.length, 2, 'each string was turned into bytes once')
+    t.equal(kept.length, 3, 'all three values went to the cache')
+    t.notEqual(kept[0]!.buffer, made[0]!.buffer, "the small string's bytes are copied (a slice of Node's pool would keep 8 KiB alive)")
+    t.equal(kept[0]!.toString(), small)
+    t.equal(kept[1], made[1], "the large string's Buffer, the engine's own, is cached as it is (no copy)")
+    t.notEqual(kept[2]!.buffer, callers.buffer, "the caller's Buffer is not cached")
+    t.ok(kept[2]!.equals(callers), '(a copy of it is)')
     callers.write('XXXXX')
-    t.equal(db.getSync('s')?.toString(), text)
+    t.equal(db.getSync('s')?.toString(), small)
+    t.equal(db.getSync('l')?.toString(), large)
     t.equal(db.getSync('b')?.toString(), 'a Buffer value, which its caller keeps')
   } finally {
     ValueCache.prototype.set = set
@@ -55,7 +63,8 @@ test('write-through keeps the Buffer the engine made from a string value, and co
   }
   await db.close()
   const again = await CaskDB.open(db.location)
-  t.equal(again.getSync('s')?.toString(), text, 'the record on disk holds the same bytes')
+  t.equal(again.getSync('s')?.toString(), small, 'the record on disk holds the same bytes')
+  t.equal(again.getSync('l')?.toString(), large)
   await again.close()
 })
 
