@@ -68,15 +68,6 @@ export class ValueSlabs {
     return this.#total
   }
 
-  /** Bytes of the values still cached in slabs. */
-  get liveBytes(): number {
-    return this.#live
-  }
-
-  get slabCount(): number {
-    return this.#slabs.size
-  }
-
   /**
    * A Buffer with `value`'s bytes for the cache to keep under `key`: a place
    * in a slab (small values), `value` itself (`given`: the caller hands it
