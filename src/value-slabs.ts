@@ -3,8 +3,8 @@
  * it keeps alive.
  *
  * A small Buffer from `Buffer.allocUnsafe` or `Buffer.from(string)` is a
- * slice of an 8 KiB pool that later allocations share, and a cached slice
- * keeps its whole pool alive. Under a skewed read load the values that stay
+ * slice of a pool that later allocations share (8 KiB; 64 KiB in Node 24),
+ * and a cached slice keeps its whole pool alive. Under a skewed read load the values that stay
  * cached are spread over thousands of pools: a 4 MiB cache of 100-byte
  * values kept ~90 MiB of ArrayBuffers alive after 2M reads (22× its
  * budget), and the figure kept growing.
@@ -27,7 +27,12 @@
 /** Slab size bounds: the smallest keeps tiny caches tiny, the largest keeps one slab cheap to allocate and move. */
 const MIN_SLAB = 4 * 1024
 const MAX_SLAB = 256 * 1024
-/** Below Buffer.poolSize / 2, Node slices Buffers from its shared pool: values under this go into slabs. */
+/**
+ * Node slices Buffers under Buffer.poolSize / 2 from a shared pool: 4 KiB in
+ * Node 20 and 22 (8 KiB pools), 32 KiB in Node 24 (64 KiB pools). Values
+ * under 4 KiB go into slabs; a larger value that is a pool slice is not
+ * tight (see hold), so it is copied into an allocation of its own.
+ */
 const POOLED_BELOW = 4096
 /** A view may waste this much of its allocation and still be kept as it is. */
 const TIGHT_SLACK = 1024
