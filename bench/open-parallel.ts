@@ -26,7 +26,8 @@
  * faults, as an open's index memory takes them, and frees).
  *
  * `one`, `split` and `pipe` use the same merge loop (the engine's HintMerge
- * without its time slices and dead-byte bookkeeping), so they compare like
+ * without its time slices and dead-byte bookkeeping, on the engine's own
+ * keyHead and siftDown from src/recovery.ts), so they compare like
  * with like; `split` leaves the worker's half in the worker (handing its
  * leaves to the main thread would cost more), so its figure is a lower bound.
  * Hints are read into SharedArrayBuffers, so no thread copies them.
@@ -41,6 +42,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { CaskDB } from '../src/index.js'
 import { HintCursor, readHintHeader } from '../src/format/hint.js'
 import { OrderedIndex } from '../src/index/ordered-index.js'
+import { keyHead, siftDown, type MergeSource } from '../src/recovery.js'
 import { arg } from './lib/script.js'
 
 const MODES = ['engine', 'one', 'split', 'pipe', 'load'] as const
@@ -52,9 +54,7 @@ interface SharedHint {
   bytes: SharedArrayBuffer
 }
 
-interface Source {
-  cursor: HintCursor
-  head: number
+interface Source extends MergeSource {
   seg: number
 }
 
@@ -85,36 +85,6 @@ function readHints(dir: string): SharedHint[] {
     if (m !== null) hints.push({ id: Number(m[1]), path: join(dir, name), bytes: readShared(join(dir, name)) })
   }
   return hints
-}
-
-function keyHead(b: Uint8Array, n: number): number {
-  if (n >= 6) return ((b[0]! << 16) | (b[1]! << 8) | b[2]!) * 0x8000000 + ((((b[3]! << 16) | (b[4]! << 8) | b[5]!) << 3) | (n > 6 ? 7 : 6))
-  let a = 0
-  for (let j = 0; j < 6; j++) a = a * 256 + (j < n ? b[j]! : 0)
-  return a * 8 + n
-}
-
-function before(a: Source, b: Source): boolean {
-  if (a.head !== b.head) return a.head < b.head
-  const x = a.cursor
-  const y = b.cursor
-  const n = Math.min(x.keyLength, y.keyLength)
-  for (let j = 6; j < n; j++) if (x.keyBuf[j] !== y.keyBuf[j]) return x.keyBuf[j]! < y.keyBuf[j]!
-  return x.keyLength < y.keyLength
-}
-
-function siftDown(heap: Source[], i: number): void {
-  const n = heap.length
-  const item = heap[i]!
-  for (;;) {
-    let c = 2 * i + 1
-    if (c >= n) break
-    if (c + 1 < n && before(heap[c + 1]!, heap[c]!)) c++
-    if (!before(heap[c]!, item)) break
-    heap[i] = heap[c]!
-    i = c
-  }
-  heap[i] = item
 }
 
 /** The cursor's key compared with key[0 .. keyLength) (negative: it sorts before). */

@@ -296,12 +296,16 @@ interface LoadedHint {
   scanned?: boolean
 }
 
-/** One hint being merged: its cursor and the head of its current key (see keyHead). */
-interface Source {
-  hint: LoadedHint
-  segment: Segment
+/** What the merge's heap orders by: a cursor at its current entry, and the head of its key (see keyHead). */
+export interface MergeSource {
   cursor: HintCursor
   head: number
+}
+
+/** One hint being merged, and the segment it describes. */
+interface Source extends MergeSource {
+  hint: LoadedHint
+  segment: Segment
 }
 
 class HintDamaged extends Error {
@@ -516,7 +520,7 @@ function advance(source: Source): boolean {
  * byte order, so the merge compares numbers and reads key bytes only on ties.
  * (OrderedIndex's key heads, for a prefix of length 0, computed from bytes.)
  */
-function keyHead(b: Buffer, n: number): number {
+export function keyHead(b: Uint8Array, n: number): number {
   if (n >= 6) return ((b[0]! << 16) | (b[1]! << 8) | b[2]!) * 0x8000000 + ((((b[3]! << 16) | (b[4]! << 8) | b[5]!) << 3) | (n > 6 ? 7 : 6))
   let a = 0
   for (let j = 0; j < 6; j++) a = a * 256 + (j < n ? b[j]! : 0)
@@ -524,7 +528,7 @@ function keyHead(b: Buffer, n: number): number {
 }
 
 /** Whether source a's current key sorts before source b's. */
-function before(a: Source, b: Source): boolean {
+function before(a: MergeSource, b: MergeSource): boolean {
   if (a.head !== b.head) return a.head < b.head
   const x = a.cursor
   const y = b.cursor
@@ -546,7 +550,8 @@ function sameBytes(cursor: HintCursor, key: Buffer, keyLength: number): boolean 
   return true
 }
 
-function siftDown(heap: Source[], i: number): void {
+/** Restores heap order below position i (smallest current key on top). */
+export function siftDown(heap: MergeSource[], i: number): void {
   const n = heap.length
   const item = heap[i]!
   for (;;) {
