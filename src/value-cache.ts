@@ -17,7 +17,8 @@
  * 2^31, which can never equal a Smi key.
  *
  * Values are kept in memory of the cache's own (see value-slabs.ts): a small
- * Buffer sliced from Node's shared pool would keep 8 KiB alive per value.
+ * Buffer sliced from Node's shared pool would keep its whole pool alive
+ * (8 KiB; 64 KiB in Node 24).
  */
 import { LRUCache } from 'lru-cache'
 import { ValueSlabs, type Slab } from './value-slabs.js'
